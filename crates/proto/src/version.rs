@@ -1,0 +1,87 @@
+//! MCP protocol revisions moat speaks.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A protocol revision moat supports, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProtocolVersion {
+    /// 2025-03-26: Streamable HTTP introduced; JSON-RPC batches allowed.
+    V2025_03_26,
+    /// 2025-06-18: batches removed; `MCP-Protocol-Version` header required after initialize.
+    V2025_06_18,
+    /// 2025-11-25.
+    V2025_11_25,
+}
+
+impl ProtocolVersion {
+    /// Every supported revision, oldest first.
+    pub const ALL: [Self; 3] = [Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25];
+    /// The newest revision, offered when a client asks for one moat does not know.
+    pub const LATEST: Self = Self::V2025_11_25;
+    /// What an HTTP request without `MCP-Protocol-Version` is taken to speak (per spec).
+    pub const HTTP_DEFAULT: Self = Self::V2025_03_26;
+
+    /// The revision's date string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2025_03_26 => "2025-03-26",
+            Self::V2025_06_18 => "2025-06-18",
+            Self::V2025_11_25 => "2025-11-25",
+        }
+    }
+
+    /// Whether a POST body may be a JSON-RPC batch.
+    pub fn allows_batches(self) -> bool {
+        self == Self::V2025_03_26
+    }
+
+    /// The revision to answer an `initialize` asking for `requested`: the same if supported,
+    /// otherwise the latest (the client then decides whether to continue, per spec).
+    pub fn negotiate(requested: &str) -> Self {
+        requested.parse().unwrap_or(Self::LATEST)
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol version string moat does not support.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("unsupported MCP protocol version {0:?} (supported: 2025-03-26, 2025-06-18, 2025-11-25)")]
+pub struct UnsupportedVersion(pub String);
+
+impl FromStr for ProtocolVersion {
+    type Err = UnsupportedVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnsupportedVersion(s.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_negotiates() {
+        assert_eq!("2025-06-18".parse(), Ok(ProtocolVersion::V2025_06_18));
+        assert!("2024-11-05".parse::<ProtocolVersion>().is_err());
+        assert_eq!(
+            ProtocolVersion::negotiate("1999-01-01"),
+            ProtocolVersion::LATEST
+        );
+        assert_eq!(
+            ProtocolVersion::negotiate("2025-03-26"),
+            ProtocolVersion::V2025_03_26
+        );
+        assert!(ProtocolVersion::V2025_03_26.allows_batches());
+        assert!(!ProtocolVersion::V2025_11_25.allows_batches());
+    }
+}
