@@ -1,0 +1,129 @@
+//! The configuration file as written: serde types that refuse unknown fields.
+//! [`crate::Config::from_raw`] turns them into the validated snapshot.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address of the MCP listener, e.g. `127.0.0.1:8940`.
+    pub listen: Option<String>,
+    /// TLS for the MCP listener (TLS 1.3 only).
+    pub tls: Option<RawTls>,
+    /// Extra `Origin` values allowed (scheme://host[:port]).
+    pub allowed_origins: Option<Vec<String>>,
+    /// `Host` header values allowed (host or host:port).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: Option<u64>,
+    /// How tools, prompts and resources of several upstreams are named.
+    pub federation: Option<RawFederation>,
+    /// The MCP servers behind moat, by name, in the order their entries are listed.
+    #[serde(default)]
+    pub upstreams: IndexMap<String, RawUpstream>,
+}
+
+/// TLS certificate and key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain file.
+    pub cert: String,
+    /// PEM private key file.
+    pub key: String,
+}
+
+/// Federation naming.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederation {
+    /// `always`, `conditional` (only when more than one upstream) or `never`.
+    pub prefix: Option<String>,
+    /// Between server name and tool name; default `__`.
+    pub separator: Option<String>,
+}
+
+/// One upstream server: exactly one transport key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    /// A local server started as a child process speaking newline-delimited JSON-RPC.
+    pub stdio: Option<RawStdio>,
+    /// A Streamable HTTP server.
+    pub http: Option<RawHttp>,
+    /// A legacy HTTP+SSE server.
+    pub sse: Option<RawHttp>,
+    /// A server built into moat (`fixture`: the conformance and demo server).
+    pub builtin: Option<String>,
+    /// Per-request timeout, e.g. `30s`, `500ms`.
+    pub timeout: Option<String>,
+    /// Overrides the global prefix mode for this server.
+    pub prefix: Option<String>,
+}
+
+/// A child-process server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStdio {
+    /// The executable.
+    pub command: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables to set: literal text, `env:NAME` or `file:/path`.
+    #[serde(default)]
+    pub env: IndexMap<String, String>,
+    /// Variables of moat's own environment passed through; default a minimal set (PATH, HOME, …).
+    pub inherit_env: Option<Vec<String>>,
+    /// Working directory.
+    pub cwd: Option<String>,
+}
+
+/// An HTTP server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// The endpoint URL.
+    pub url: String,
+    /// Headers sent with every request: credentials must be `env:`/`file:` references.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+}
+
+impl RawUpstream {
+    /// Parses the `--upstream` quick form: `http://…`/`https://…` (Streamable HTTP), `sse:URL`,
+    /// `stdio:COMMAND ARGS…` (shell-like quoting) or `builtin:NAME`.
+    pub fn from_cli(spec: &str) -> Result<Self, String> {
+        let mut up = Self::default();
+        if spec.starts_with("http://") || spec.starts_with("https://") {
+            up.http = Some(RawHttp {
+                url: spec.to_owned(),
+                headers: IndexMap::new(),
+            });
+        } else if let Some(url) = spec.strip_prefix("sse:") {
+            up.sse = Some(RawHttp {
+                url: url.to_owned(),
+                headers: IndexMap::new(),
+            });
+        } else if let Some(cmd) = spec.strip_prefix("stdio:") {
+            let mut words = shlex::split(cmd)
+                .ok_or_else(|| format!("unbalanced quotes in stdio command {cmd:?}"))?
+                .into_iter();
+            let command = words.next().ok_or("stdio: needs a command")?;
+            up.stdio = Some(RawStdio {
+                command,
+                args: words.collect(),
+                ..RawStdio::default()
+            });
+        } else if let Some(name) = spec.strip_prefix("builtin:") {
+            up.builtin = Some(name.to_owned());
+        } else {
+            return Err(format!(
+                "{spec:?} is not an upstream: use http(s)://URL, sse:URL, 'stdio:COMMAND ARGS…' or builtin:NAME"
+            ));
+        }
+        Ok(up)
+    }
+}

@@ -1,0 +1,148 @@
+use super::*;
+use crate::{Transport, Value};
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_yaml(text, "moat.yaml")
+}
+
+#[test]
+fn bundled_default_is_valid() {
+    let c = Config::from_yaml(crate::BUNDLED_DEFAULT, crate::BUNDLED_NAME).unwrap();
+    assert!(c.listen.ip().is_loopback());
+    assert!(!c.upstreams.is_empty());
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    let c = load("").unwrap();
+    assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
+    assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY);
+    assert_eq!(c.prefix, PrefixMode::Always);
+    assert!(c.hosts.hosts.contains(&"localhost".to_owned()));
+    assert!(
+        c.hosts
+            .origins
+            .contains(&"http://localhost:8940".to_owned())
+    );
+}
+
+#[test]
+fn full_upstream_forms_parse() {
+    let c = load(
+        "federation: {prefix: conditional}\nupstreams:\n  fs:\n    stdio:\n      command: npx\n      args: [a, b]\n      env: {TOKEN: env:GH, LEVEL: debug}\n    timeout: 5s\n  web:\n    http:\n      url: http://127.0.0.1:1/mcp\n      headers: {Authorization: file:/run/tok}\n",
+    )
+    .unwrap();
+    assert_eq!(c.upstreams.len(), 2);
+    assert_eq!(c.upstreams[0].name.as_str(), "fs");
+    assert_eq!(c.upstreams[0].timeout, std::time::Duration::from_secs(5));
+    let Transport::Stdio {
+        env, inherit_env, ..
+    } = &c.upstreams[0].transport
+    else {
+        panic!()
+    };
+    assert_eq!(env[0], ("TOKEN".into(), Value::parse("env:GH")));
+    assert_eq!(env[1], ("LEVEL".into(), Value::Literal("debug".into())));
+    assert!(inherit_env.contains(&"PATH".to_owned()));
+    assert!(matches!(c.upstreams[1].transport, Transport::Http { .. }));
+}
+
+#[test]
+fn errors_name_file_line_and_field() {
+    let e = load(
+        "listen: 127.0.0.1:1\nupstreams:\n  a:\n    http: {url: http://x}\n  b:\n    timeout: 3s\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.file.as_str(), e.line, e.field.as_str()),
+        ("moat.yaml", Some(5), "upstreams.b")
+    );
+    assert!(e.message.contains("exactly one transport"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("moat.yaml:5: upstreams.b: {}", e.message)
+    );
+
+    let e = load("upstreams:\n  a:\n    http: {url: http://x}\n    timeout: soon\n").unwrap_err();
+    assert_eq!((e.line, e.field.as_str()), (Some(4), "upstreams.a.timeout"));
+}
+
+#[test]
+fn unknown_fields_and_bad_types_are_refused_with_their_line() {
+    let e = load("listen: 127.0.0.1:1\nupstrems: {}\n").unwrap_err();
+    assert_eq!(e.line, Some(2));
+    assert!(e.message.contains("unknown field `upstrems`"), "{e}");
+    let e = load("upstreams:\n  a:\n    stdio:\n      command: x\n      args: 3\n").unwrap_err();
+    assert_eq!(e.line, Some(5), "{e}");
+}
+
+#[test]
+fn inline_credentials_are_refused() {
+    let e = load("upstreams:\n  a:\n    http:\n      url: https://x\n      headers: {Authorization: Bearer abc}\n")
+        .unwrap_err();
+    assert_eq!(e.field, "upstreams.a.http.headers.Authorization");
+    assert!(e.message.contains("env:NAME"));
+    let e = load(
+        "upstreams:\n  a:\n    http:\n      url: https://x\n      headers: {X-Api-Key: abc}\n",
+    );
+    assert!(e.is_err());
+    assert!(
+        load("upstreams:\n  a:\n    http:\n      url: https://x\n      headers: {X-Team: blue}\n")
+            .is_ok()
+    );
+}
+
+#[test]
+fn names_and_values_are_checked() {
+    assert!(load("upstreams:\n  Bad Name:\n    builtin: fixture\n").is_err());
+    assert!(
+        load("upstreams:\n  a__b:\n    builtin: fixture\n")
+            .unwrap_err()
+            .message
+            .contains("separator")
+    );
+    assert!(
+        load("upstreams:\n  a:\n    builtin: nope\n")
+            .unwrap_err()
+            .message
+            .contains("unknown builtin")
+    );
+    assert!(load("upstreams:\n  a:\n    http: {url: ftp://x}\n").is_err());
+    assert!(load("listen: nowhere\n").unwrap_err().field == "listen");
+    assert!(load("max_body_bytes: 0\n").is_err());
+    assert!(load("federation: {prefix: sometimes}\n").is_err());
+}
+
+#[test]
+fn non_loopback_listener_has_no_default_origins() {
+    let c = load("listen: 0.0.0.0:9000\n").unwrap();
+    assert!(c.hosts.origins.is_empty());
+    assert!(c.hosts.hosts.is_empty());
+}
+
+#[test]
+fn cli_upstream_specs() {
+    use crate::raw::RawUpstream;
+    let s = RawUpstream::from_cli("stdio:npx -y 'a b' c")
+        .unwrap()
+        .stdio
+        .unwrap();
+    assert_eq!(
+        (s.command.as_str(), s.args),
+        ("npx", vec!["-y".to_owned(), "a b".into(), "c".into()])
+    );
+    assert!(
+        RawUpstream::from_cli("http://127.0.0.1:1/mcp")
+            .unwrap()
+            .http
+            .is_some()
+    );
+    assert!(
+        RawUpstream::from_cli("sse:http://h/sse")
+            .unwrap()
+            .sse
+            .is_some()
+    );
+    assert!(RawUpstream::from_cli("ftp://x").is_err());
+    assert!(RawUpstream::from_cli("stdio:").is_err());
+}

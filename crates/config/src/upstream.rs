@@ -1,0 +1,228 @@
+//! Validated upstream server definitions.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::raw::{RawHttp, RawStdio, RawUpstream};
+use crate::secret::Value;
+use crate::snapshot::PrefixMode;
+
+/// An upstream's name: lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UpstreamName(Arc<str>);
+
+impl UpstreamName {
+    /// Validates a name.
+    pub fn new(s: &str) -> Result<Self, String> {
+        let ok_start = s
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let ok_rest = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok_start && ok_rest && s.len() <= 64 {
+            Ok(Self(s.into()))
+        } else {
+            Err(format!(
+                "upstream name {s:?} must be 1-64 of a-z, 0-9, '-', '_', starting with a letter or digit"
+            ))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UpstreamName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How moat reaches an upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transport {
+    /// A child process speaking newline-delimited JSON-RPC on stdin/stdout.
+    Stdio {
+        /// The executable.
+        command: String,
+        /// Its arguments.
+        args: Vec<String>,
+        /// Variables set for it (the rest of the environment is cleared).
+        env: Vec<(String, Value)>,
+        /// Variables passed through from moat's own environment.
+        inherit_env: Vec<String>,
+        /// Working directory.
+        cwd: Option<PathBuf>,
+    },
+    /// Streamable HTTP.
+    Http {
+        /// The endpoint.
+        url: String,
+        /// Headers for every request.
+        headers: Vec<(String, Value)>,
+    },
+    /// Legacy HTTP+SSE (protocol 2024-11-05 style): GET the event stream, POST to the endpoint it names.
+    Sse {
+        /// The SSE endpoint.
+        url: String,
+        /// Headers for every request.
+        headers: Vec<(String, Value)>,
+    },
+    /// moat's own conformance and demo server, run as a child process of the moat binary.
+    BuiltinFixture,
+}
+
+/// One validated upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamConfig {
+    /// Its name, used as the prefix of its tools and prompts.
+    pub name: UpstreamName,
+    /// How to reach it.
+    pub transport: Transport,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// This server's prefix mode, when it differs from the global one.
+    pub prefix: Option<PrefixMode>,
+}
+
+/// The variables a stdio server inherits from moat unless told otherwise: enough to find programs,
+/// a home for package caches, and the locale; nothing that is likely to be a credential.
+pub(crate) const DEFAULT_INHERITED_ENV: [&str; 7] =
+    ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER"];
+
+/// Default per-request timeout.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl UpstreamConfig {
+    pub(crate) fn from_raw(name: &str, raw: RawUpstream) -> Result<Self, ConfigError> {
+        let at = |field: &str| format!("upstreams.{name}{field}");
+        let name = UpstreamName::new(name).map_err(|m| ConfigError::new(at(""), m))?;
+        let timeout = match raw.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(t) => humantime::parse_duration(&t)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        at(".timeout"),
+                        format!("{t:?} is not a duration such as 30s or 500ms"),
+                    )
+                })?,
+        };
+        let prefix = raw
+            .prefix
+            .as_deref()
+            .map(|p| PrefixMode::parse(p, &at(".prefix")))
+            .transpose()?;
+        let count = [
+            raw.stdio.is_some(),
+            raw.http.is_some(),
+            raw.sse.is_some(),
+            raw.builtin.is_some(),
+        ]
+        .into_iter()
+        .filter(|x| *x)
+        .count();
+        if count != 1 {
+            return Err(ConfigError::new(
+                at(""),
+                "needs exactly one transport: stdio, http, sse or builtin",
+            ));
+        }
+        let transport = if let Some(s) = raw.stdio {
+            stdio(s, &at(".stdio"))?
+        } else if let Some(h) = raw.http {
+            let (url, headers) = http(h, &at(".http"))?;
+            Transport::Http { url, headers }
+        } else if let Some(h) = raw.sse {
+            let (url, headers) = http(h, &at(".sse"))?;
+            Transport::Sse { url, headers }
+        } else {
+            match raw.builtin.as_deref() {
+                Some("fixture") => Transport::BuiltinFixture,
+                other => {
+                    return Err(ConfigError::new(
+                        at(".builtin"),
+                        format!(
+                            "unknown builtin server {:?} (known: fixture)",
+                            other.unwrap_or("")
+                        ),
+                    ));
+                }
+            }
+        };
+        Ok(Self {
+            name,
+            transport,
+            timeout,
+            prefix,
+        })
+    }
+}
+
+fn stdio(raw: RawStdio, at: &str) -> Result<Transport, ConfigError> {
+    if raw.command.trim().is_empty() {
+        return Err(ConfigError::new(
+            format!("{at}.command"),
+            "must name an executable",
+        ));
+    }
+    let env = raw
+        .env
+        .into_iter()
+        .map(|(k, v)| (k, Value::parse(&v)))
+        .collect();
+    let inherit_env = raw.inherit_env.unwrap_or_else(|| {
+        DEFAULT_INHERITED_ENV
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    });
+    Ok(Transport::Stdio {
+        command: raw.command,
+        args: raw.args,
+        env,
+        inherit_env,
+        cwd: raw.cwd.map(PathBuf::from),
+    })
+}
+
+fn http(raw: RawHttp, at: &str) -> Result<(String, Vec<(String, Value)>), ConfigError> {
+    let lower = raw.url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(ConfigError::new(
+            format!("{at}.url"),
+            format!("{:?} must be an http:// or https:// URL", raw.url),
+        ));
+    }
+    let mut headers = Vec::with_capacity(raw.headers.len());
+    for (name, value) in raw.headers {
+        let value = Value::parse(&value);
+        if is_credential_header(&name) && matches!(value, Value::Literal(_)) {
+            return Err(ConfigError::new(
+                format!("{at}.headers.{name}"),
+                "carries a credential: write it as env:NAME or file:/path, never inline",
+            ));
+        }
+        headers.push((name, value));
+    }
+    Ok((raw.url, headers))
+}
+
+/// Headers whose values are credentials by name; these may only come from secret references.
+fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie"
+    ) || ["key", "token", "secret", "password"]
+        .iter()
+        .any(|w| n.contains(w))
+}
