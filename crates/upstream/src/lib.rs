@@ -1,0 +1,18 @@
+//! Connections from moat to MCP servers.
+//!
+//! Every transport (stdio child process, Streamable HTTP, legacy HTTP+SSE) only moves messages;
+//! [`Connection`] on top of it does what is the same for all: it numbers outgoing requests, matches
+//! responses (in any order) to their callers, enforces the timeout, and hands server-initiated
+//! requests and notifications to the gateway as [`Inbound`] events, tagged with the request they
+//! belong to when the transport knows it.
+
+mod connection;
+mod error;
+mod http;
+mod legacy_sse;
+mod sse;
+mod stdio;
+
+pub use connection::{ConnectOptions, Connection, Inbound, PendingCall};
+pub use error::{UpstreamError, UpstreamErrorKind};
+pub use sse::{SseDecoder, SseEvent};
