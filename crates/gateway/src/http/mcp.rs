@@ -1,0 +1,205 @@
+//! The Streamable HTTP endpoint: POST for client messages, GET for the server's stream, DELETE to
+//! end a session.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response as HttpResponse};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use moat_proto::{Batch, Message, ParseError, Request, codes, parse_body};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use super::guard::{accepts, check_host_origin, protocol_version};
+use super::reply::{answer, http_error, sse};
+use crate::session::Session;
+use crate::state::GatewayState;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+type Shared = State<Arc<GatewayState>>;
+
+/// Runs the checks every method shares and finds the session the request names.
+// The refusal is a ready response; boxing it would only move the allocation.
+#[allow(clippy::result_large_err)]
+fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session>>, HttpResponse> {
+    let config = state.config.load();
+    if let Err(refusal) = check_host_origin(headers, &config.hosts) {
+        tracing::warn!("refused: {refusal}");
+        return Err(http_error(
+            StatusCode::FORBIDDEN,
+            codes::INVALID_REQUEST,
+            refusal.to_string(),
+        ));
+    }
+    let version = protocol_version(headers)
+        .map_err(|e| http_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, e))?;
+    let Some(id) = headers.get(SESSION_HEADER) else {
+        return Ok(None);
+    };
+    let session = id
+        .to_str()
+        .ok()
+        .and_then(|id| state.sessions.get(id).map(|s| s.value().clone()));
+    let Some(session) = session else {
+        return Err(http_error(
+            StatusCode::NOT_FOUND,
+            codes::INVALID_REQUEST,
+            "unknown or ended session",
+        ));
+    };
+    if version.is_some_and(|v| v != session.version) {
+        return Err(http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            format!(
+                "MCP-Protocol-Version does not match the session's negotiated {}",
+                session.version
+            ),
+        ));
+    }
+    Ok(Some(session))
+}
+
+pub(crate) async fn post(State(state): Shared, headers: HeaderMap, body: Body) -> HttpResponse {
+    let session = match admit(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let limit = state.config.load().max_body_bytes;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::INVALID_REQUEST,
+            format!("request body exceeds {limit} bytes"),
+        );
+    };
+    let batch = match parse_body(&bytes) {
+        Ok(b) => b,
+        Err(e) => return http_error(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+    };
+    let sse_ok = accepts(&headers, "text/event-stream");
+    match (batch, session) {
+        (Batch::Single(Message::Request(req)), _) if req.method == "initialize" => {
+            initialize(state, req, sse_ok).await
+        }
+        (_, None) => http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            "missing Mcp-Session-Id header: initialize first",
+        ),
+        (Batch::Single(msg), Some(session)) => handle(session, vec![Ok(msg)], false, sse_ok).await,
+        (Batch::Many(_), Some(session)) if !session.version.allows_batches() => http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            format!(
+                "JSON-RPC batches are not allowed in protocol version {}",
+                session.version
+            ),
+        ),
+        (Batch::Many(items), Some(session)) => handle(session, items, true, sse_ok).await,
+    }
+}
+
+async fn initialize(state: Arc<GatewayState>, req: Request, sse_ok: bool) -> HttpResponse {
+    let (session, result) = match Session::start(state.clone(), req.params.as_deref()).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            let msg = Message::from(moat_proto::Response::error(Some(req.id), &e));
+            return (
+                StatusCode::OK,
+                [(http::header::CONTENT_TYPE, "application/json")],
+                msg.to_bytes(),
+            )
+                .into_response();
+        }
+    };
+    let id = session.id.clone();
+    state.sessions.insert(id.clone(), session);
+    tracing::info!(session = %id, "session started");
+    let result = serde_json::value::to_raw_value(&result).unwrap_or_default();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let _ = tx.send(moat_proto::Response::result(req.id, result).into());
+    let mut resp = answer(rx, 1, false, sse_ok).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(SESSION_HEADER, v);
+    }
+    resp
+}
+
+/// Notifications and responses are delivered and acknowledged with 202; requests are answered.
+async fn handle(
+    session: Arc<Session>,
+    items: Vec<Result<Message, ParseError>>,
+    batch: bool,
+    sse_ok: bool,
+) -> HttpResponse {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut expected = 0;
+    for item in items {
+        match item {
+            Ok(Message::Request(req)) => {
+                expected += 1;
+                let (session, tx) = (session.clone(), tx.clone());
+                // Spawned: the upstream call finishes and its routes are cleaned up even if the
+                // client goes away; a batch's requests run concurrently.
+                tokio::spawn(async move {
+                    let resp = session.handle_request(req, &tx).await;
+                    let _ = tx.send(resp.into());
+                });
+            }
+            Ok(Message::Notification(n)) => session.handle_notification(n),
+            Ok(Message::Response(r)) => session.client_response(r),
+            Err(e) => {
+                expected += 1;
+                let _ = tx.send(moat_proto::Response::error(None, &e.to_error_object()).into());
+            }
+        }
+    }
+    drop(tx);
+    if expected == 0 {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    answer(rx, expected, batch, sse_ok).await
+}
+
+pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpResponse {
+    let session = match admit(&state, &headers) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                codes::INVALID_REQUEST,
+                "missing Mcp-Session-Id header",
+            );
+        }
+        Err(r) => return r,
+    };
+    if !accepts(&headers, "text/event-stream") {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            codes::INVALID_REQUEST,
+            "GET needs Accept: text/event-stream",
+        );
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    session.set_get_stream(tx);
+    sse(UnboundedReceiverStream::new(rx))
+}
+
+pub(crate) async fn delete(State(state): Shared, headers: HeaderMap) -> HttpResponse {
+    match admit(&state, &headers) {
+        Ok(Some(s)) => {
+            state.sessions.remove(&s.id);
+            tracing::info!(session = %s.id, "session ended by the client");
+            StatusCode::OK.into_response()
+        }
+        Ok(None) => http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            "missing Mcp-Session-Id header",
+        ),
+        Err(r) => r,
+    }
+}

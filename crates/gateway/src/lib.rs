@@ -1,0 +1,105 @@
+//! The moat gateway: a Streamable HTTP MCP endpoint in front of many upstream servers.
+
+mod federation;
+mod http;
+mod session;
+mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use moat_config::Config;
+use moat_upstream::ConnectOptions;
+
+pub use tls::TlsError;
+
+/// Why the gateway could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The HTTP client for upstreams could not be built.
+    #[error("cannot build the upstream HTTP client: {0}")]
+    HttpClient(String),
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Things the gateway needs besides its configuration.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The moat executable (built-in servers run as its child processes).
+    pub self_exe: PathBuf,
+}
+
+/// A configured gateway, ready to serve.
+pub struct Gateway {
+    state: Arc<state::GatewayState>,
+}
+
+impl Gateway {
+    /// Prepares a gateway; nothing is started until [`Gateway::serve`].
+    pub fn new(config: Config, options: Options) -> Result<Self, GatewayError> {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .build()
+            .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
+        let connect = ConnectOptions {
+            self_exe: options.self_exe,
+            http,
+            max_message: 64 * 1024 * 1024,
+        };
+        let state = state::GatewayState {
+            config: ArcSwap::from_pointee(config),
+            sessions: dashmap::DashMap::new(),
+            connect,
+        };
+        Ok(Self {
+            state: Arc::new(state),
+        })
+    }
+
+    /// Binds the configured listener (TLS 1.3 when configured) and serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), GatewayError> {
+        let config = self.state.config.load_full();
+        let addr = config.listen;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(GatewayError::Serve)?;
+        let app = http::router(self.state.clone());
+        match &config.tls {
+            None => {
+                tracing::info!("moat listening on http://{local}/mcp");
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .map_err(GatewayError::Serve)
+            }
+            Some(tls) => {
+                let listener = tls::TlsListener::new(listener, tls)?;
+                tracing::info!("moat listening on https://{local}/mcp (TLS 1.3 only)");
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .map_err(GatewayError::Serve)
+            }
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! What moat does with each client message: answer it, route it to the owning server, or fan it
+//! out to all of them and merge.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use moat_proto::{Id, Notification, RawValue, Request, Response, codes, object_field, with_field};
+use serde_json::{Value, json};
+
+use super::{Outbox, Session, error_response};
+use crate::federation::lists::{Cursor, ListKind, merge};
+
+fn raw(v: &Value) -> Box<RawValue> {
+    // A `Value` always serialises.
+    serde_json::value::to_raw_value(v).unwrap_or_default()
+}
+
+fn raw_str(s: &str) -> Box<RawValue> {
+    raw(&Value::String(s.to_owned()))
+}
+
+impl Session {
+    /// Answers one client request (never fails: every problem becomes a JSON-RPC error).
+    pub(crate) async fn handle_request(
+        self: &Arc<Self>,
+        req: Request,
+        outbox: &Outbox,
+    ) -> Response {
+        let Request {
+            id, method, params, ..
+        } = req;
+        if let Some(kind) = ListKind::from_method(&method) {
+            return self.list(kind, params.as_deref(), id).await;
+        }
+        match method.as_str() {
+            "ping" => Response::result(id, raw(&json!({}))),
+            "initialize" => error_response(
+                id,
+                codes::INVALID_REQUEST,
+                "the session is already initialized",
+            ),
+            "tools/call" | "prompts/get" => {
+                let kind = if method == "tools/call" {
+                    ListKind::Tools
+                } else {
+                    ListKind::Prompts
+                };
+                self.by_name(kind, &method, params, id, outbox, "name")
+                    .await
+            }
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                self.by_name(ListKind::Resources, &method, params, id, outbox, "uri")
+                    .await
+            }
+            "completion/complete" => self.complete(params, id, outbox).await,
+            "logging/setLevel" => self.broadcast_request(&method, params, id, "logging").await,
+            _ if self.slots.len() == 1 => {
+                self.forward_or_error(0, &method, params, id, outbox).await
+            }
+            _ => error_response(
+                id,
+                codes::METHOD_NOT_FOUND,
+                format!("method not found: {method}"),
+            ),
+        }
+    }
+
+    /// Handles a client notification.
+    pub(crate) fn handle_notification(&self, n: Notification) {
+        match n.method.as_str() {
+            "notifications/initialized" => {
+                self.initialized.store(true, Ordering::Release);
+                for slot in &self.slots {
+                    if let Some(live) = slot.current() {
+                        let version = live
+                            .init
+                            .get("protocolVersion")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let _ = live.conn.notify(n.clone());
+                        live.conn.initialized(version);
+                    }
+                }
+            }
+            "notifications/cancelled" => {
+                let Some(target) = object_field::<moat_proto::Id>(n.params.as_deref(), "requestId")
+                else {
+                    return;
+                };
+                let Some((idx, upstream_id)) = self.routes.upstream_of(&target) else {
+                    return;
+                };
+                let params = n
+                    .params
+                    .as_deref()
+                    .and_then(|p| with_field(p, "requestId", &raw(&json!(upstream_id))));
+                if let Some(live) = self.slots[idx].current() {
+                    let _ = live
+                        .conn
+                        .notify(Notification::new(n.method.clone(), params));
+                }
+            }
+            _ => {
+                for live in self.slots.iter().filter_map(|s| s.current()) {
+                    let _ = live.conn.notify(n.clone());
+                }
+            }
+        }
+    }
+
+    /// Adapts a server's notification to the client's view of names and ids; `None` drops it.
+    pub(super) fn rewrite_notification(
+        &self,
+        idx: usize,
+        mut n: Notification,
+    ) -> Option<Notification> {
+        let params = n.params.as_deref();
+        match n.method.as_str() {
+            "notifications/resources/updated" => {
+                let uri: String = object_field(params, "uri")?;
+                n.params = with_field(params?, "uri", &raw_str(&self.names.expose_uri(idx, &uri)));
+            }
+            "notifications/cancelled" => {
+                let upstream_id: Id = object_field(params, "requestId")?;
+                let ours = self.routes.server_request_id(idx, &upstream_id)?;
+                n.params = with_field(params?, "requestId", &raw(&json!(ours)));
+            }
+            _ => {}
+        }
+        Some(n)
+    }
+
+    async fn forward_or_error(
+        self: &Arc<Self>,
+        idx: usize,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        id: Id,
+        outbox: &Outbox,
+    ) -> Response {
+        match self.forward(idx, method, params, &id, outbox).await {
+            Ok(resp) => resp.with_id(id),
+            Err(e) => Response::error(Some(id), &e.to_error_object()),
+        }
+    }
+
+    /// Routes a call that names its target (`name` or `uri` in params) to the owning server,
+    /// under the server's own name for it.
+    async fn by_name(
+        self: &Arc<Self>,
+        kind: ListKind,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        id: Id,
+        outbox: &Outbox,
+        field: &str,
+    ) -> Response {
+        let Some(name) = object_field::<String>(params.as_deref(), field) else {
+            return error_response(
+                id,
+                codes::INVALID_PARAMS,
+                format!("{method} needs params.{field}"),
+            );
+        };
+        let Some((idx, original)) = self.resolve(kind, &name).await else {
+            let (code, what) = match kind {
+                ListKind::Tools => (codes::INVALID_PARAMS, "unknown tool"),
+                ListKind::Prompts => (codes::INVALID_PARAMS, "unknown prompt"),
+                _ => (codes::RESOURCE_NOT_FOUND, "resource not found"),
+            };
+            return error_response(id, code, format!("{what}: {name}"));
+        };
+        let params = match (params, original == name) {
+            (Some(p), false) => with_field(&p, field, &raw_str(&original)),
+            (p, _) => p,
+        };
+        self.forward_or_error(idx, method, params, id, outbox).await
+    }
+
+    /// Which server owns a client-side name: by prefix, by the only unprefixed server, or by the
+    /// names the unprefixed servers listed (listing them again once when the name is new).
+    async fn resolve(self: &Arc<Self>, kind: ListKind, name: &str) -> Option<(usize, String)> {
+        let prefixed = if kind == ListKind::Resources {
+            self.names.resolve_prefixed_uri(name)
+        } else {
+            self.names.resolve_prefixed(name)
+        };
+        if prefixed.is_some() {
+            return prefixed;
+        }
+        let unprefixed: Vec<usize> = self.names.unprefixed().collect();
+        match unprefixed.as_slice() {
+            [] => return None,
+            [only] => return Some((*only, name.to_owned())),
+            _ => {}
+        }
+        let key = (kind, name.to_owned());
+        if let Some(hit) = self.index.lock().get(&key).cloned() {
+            return Some(hit);
+        }
+        let _ = self.list(kind, None, Id::Num(0)).await;
+        self.index.lock().get(&key).cloned()
+    }
+
+    /// A list method over all servers that offer it, merged, with a composite cursor.
+    async fn list(self: &Arc<Self>, kind: ListKind, params: Option<&RawValue>, id: Id) -> Response {
+        let method = match kind {
+            ListKind::Tools => "tools/list",
+            ListKind::Prompts => "prompts/list",
+            ListKind::Resources => "resources/list",
+            ListKind::ResourceTemplates => "resources/templates/list",
+        };
+        let targets: Vec<(usize, Option<String>)> = match object_field::<String>(params, "cursor") {
+            Some(c) => match Cursor::decode(&c) {
+                Some(c) => {
+                    c.0.into_iter()
+                        .filter(|(i, _)| *i < self.slots.len())
+                        .map(|(i, c)| (i, Some(c)))
+                        .collect()
+                }
+                None => return error_response(id, codes::INVALID_PARAMS, "invalid cursor"),
+            },
+            None => (0..self.slots.len()).map(|i| (i, None)).collect(),
+        };
+        // Lists are answered in full on the response; nothing is streamed for them.
+        let (sink, _) = tokio::sync::mpsc::unbounded_channel();
+        let calls = targets.into_iter().map(|(idx, cursor)| {
+            let sink = sink.clone();
+            async move {
+                let live = self.slots[idx].live(self).await.ok()?;
+                if !live.has_capability(kind.capability()) {
+                    return None;
+                }
+                let params = cursor.map(|c| raw(&json!({ "cursor": c })));
+                let resp = self.forward(idx, method, params, &Id::Num(0), &sink).await;
+                match resp {
+                    Ok(Response {
+                        result: Some(r), ..
+                    }) => Some((idx, serde_json::from_str::<Value>(r.get()).ok()?)),
+                    Ok(Response { error, .. }) => {
+                        tracing::warn!(
+                            server = self.names.server(idx),
+                            "{method} failed: {:?}",
+                            error.map(|e| e.get().to_owned())
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!("{method}: {e}");
+                        None
+                    }
+                }
+            }
+        });
+        let pages: Vec<(usize, Value)> = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let merged = merge(kind, &self.names, pages);
+        for c in &merged.collisions {
+            tracing::error!(session = %self.id, "{c}");
+        }
+        {
+            let mut index = self.index.lock();
+            for e in merged.entries {
+                index.insert((kind, e.exposed), (e.server, e.original));
+            }
+        }
+        Response::result(id, raw(&merged.result))
+    }
+
+    /// `completion/complete` goes to the server of the prompt or resource it refers to.
+    async fn complete(
+        self: &Arc<Self>,
+        params: Option<Box<RawValue>>,
+        id: Id,
+        outbox: &Outbox,
+    ) -> Response {
+        let Some(mut reference) = object_field::<Value>(params.as_deref(), "ref") else {
+            return error_response(
+                id,
+                codes::INVALID_PARAMS,
+                "completion/complete needs params.ref",
+            );
+        };
+        let (kind, field) = match reference.get("type").and_then(Value::as_str) {
+            Some("ref/prompt") => (ListKind::Prompts, "name"),
+            Some("ref/resource") => (ListKind::Resources, "uri"),
+            other => {
+                return error_response(
+                    id,
+                    codes::INVALID_PARAMS,
+                    format!("unknown completion ref type {other:?}"),
+                );
+            }
+        };
+        let Some(name) = reference
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return error_response(
+                id,
+                codes::INVALID_PARAMS,
+                format!("params.ref needs {field}"),
+            );
+        };
+        let Some((idx, original)) = self.resolve(kind, &name).await else {
+            return error_response(
+                id,
+                codes::INVALID_PARAMS,
+                format!("unknown completion target {name}"),
+            );
+        };
+        reference[field] = json!(original);
+        let params = params.and_then(|p| with_field(&p, "ref", &raw(&reference)));
+        self.forward_or_error(idx, "completion/complete", params, id, outbox)
+            .await
+    }
+
+    /// Sends a request to every server with `capability`; succeeds when none fails.
+    async fn broadcast_request(
+        self: &Arc<Self>,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        id: Id,
+        capability: &str,
+    ) -> Response {
+        let (sink, _) = tokio::sync::mpsc::unbounded_channel();
+        let calls = self.slots.iter().map(|slot| {
+            let (params, sink) = (params.clone(), sink.clone());
+            async move {
+                let live = slot.live(self).await.ok()?;
+                if !live.has_capability(capability) {
+                    return None;
+                }
+                let resp = self
+                    .forward(slot.idx, method, params, &Id::Num(0), &sink)
+                    .await;
+                match resp {
+                    Ok(r) if r.is_error() => Some(format!(
+                        "{}: {}",
+                        slot.cfg.name,
+                        r.error.map(|e| e.get().to_owned()).unwrap_or_default()
+                    )),
+                    Ok(_) => None,
+                    Err(e) => Some(e.to_string()),
+                }
+            }
+        });
+        let failures: Vec<String> = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if failures.is_empty() {
+            Response::result(id, raw(&json!({})))
+        } else {
+            error_response(
+                id,
+                codes::INTERNAL_ERROR,
+                format!("{method} failed on: {}", failures.join("; ")),
+            )
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Where server-initiated messages go: the client stream of the request they belong to, else the
+//! session's GET stream; and which upstream a client's answer to a server request goes back to.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use moat_proto::{Id, Message};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+/// The client-bound stream of one POST (or the GET stream).
+pub(crate) type Outbox = mpsc::UnboundedSender<Message>;
+
+/// A client request being served by an upstream.
+pub(crate) struct Route {
+    pub(crate) outbox: Outbox,
+    pub(crate) downstream_id: Id,
+    /// The client's progress token, raw JSON, if it asked for progress.
+    pub(crate) progress_token: Option<String>,
+}
+
+#[derive(Default)]
+pub(crate) struct Routes {
+    /// (upstream index, upstream request id) → the client request it serves.
+    inflight: Mutex<HashMap<(usize, i64), Route>>,
+    /// moat's id for a server→client request → (upstream index, the server's own id).
+    server_requests: Mutex<HashMap<i64, (usize, Id)>>,
+    next_server_request: AtomicI64,
+}
+
+impl Routes {
+    pub(crate) fn add(&self, idx: usize, upstream_id: i64, route: Route) {
+        self.inflight.lock().insert((idx, upstream_id), route);
+    }
+
+    pub(crate) fn remove(&self, idx: usize, upstream_id: i64) {
+        self.inflight.lock().remove(&(idx, upstream_id));
+    }
+
+    /// The stream for a message from upstream `idx`: the request the transport tied it to; else
+    /// the request whose progress token it carries; else that upstream's oldest open request.
+    pub(crate) fn target(
+        &self,
+        idx: usize,
+        related: Option<i64>,
+        token: Option<&str>,
+    ) -> Option<Outbox> {
+        let inflight = self.inflight.lock();
+        if let Some(r) = related.and_then(|id| inflight.get(&(idx, id))) {
+            return Some(r.outbox.clone());
+        }
+        let mine = inflight.iter().filter(|((i, _), _)| *i == idx);
+        if let Some((_, r)) = token.and_then(|t| {
+            mine.clone()
+                .find(|(_, r)| r.progress_token.as_deref() == Some(t))
+        }) {
+            return Some(r.outbox.clone());
+        }
+        mine.min_by_key(|((_, id), _)| *id)
+            .map(|(_, r)| r.outbox.clone())
+    }
+
+    /// The upstream request serving the client's request `downstream_id`, to cancel it.
+    pub(crate) fn upstream_of(&self, downstream_id: &Id) -> Option<(usize, i64)> {
+        self.inflight
+            .lock()
+            .iter()
+            .find(|(_, r)| &r.downstream_id == downstream_id)
+            .map(|(k, _)| *k)
+    }
+
+    /// Gives a server→client request a moat id unique in the session.
+    pub(crate) fn register_server_request(&self, idx: usize, upstream_id: Id) -> i64 {
+        let id = self.next_server_request.fetch_add(1, Ordering::Relaxed) + 1;
+        self.server_requests.lock().insert(id, (idx, upstream_id));
+        id
+    }
+
+    pub(crate) fn take_server_request(&self, id: i64) -> Option<(usize, Id)> {
+        self.server_requests.lock().remove(&id)
+    }
+
+    /// moat's id for a server's own request id (for its cancellation notices).
+    pub(crate) fn server_request_id(&self, idx: usize, upstream_id: &Id) -> Option<i64> {
+        self.server_requests
+            .lock()
+            .iter()
+            .find(|(_, (i, u))| *i == idx && u == upstream_id)
+            .map(|(k, _)| *k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(id: i64, token: Option<&str>) -> (Route, mpsc::UnboundedReceiver<Message>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Route {
+                outbox: tx,
+                downstream_id: Id::Num(id),
+                progress_token: token.map(str::to_owned),
+            },
+            rx,
+        )
+    }
+
+    fn lands(target: Option<Outbox>, rx: &mut mpsc::UnboundedReceiver<Message>) -> bool {
+        let msg = Message::from(moat_proto::Notification::new("x", None));
+        target.unwrap().send(msg).unwrap();
+        rx.try_recv().is_ok()
+    }
+
+    #[test]
+    fn related_then_token_then_oldest() {
+        let routes = Routes::default();
+        let (a, mut ra) = route(100, None);
+        let (b, mut rb) = route(200, Some("\"tok\""));
+        routes.add(0, 5, a);
+        routes.add(0, 7, b);
+        assert!(lands(routes.target(0, Some(7), None), &mut rb));
+        assert!(lands(routes.target(0, None, Some("\"tok\"")), &mut rb));
+        assert!(lands(routes.target(0, None, None), &mut ra));
+        assert!(routes.target(1, None, None).is_none());
+        assert_eq!(routes.upstream_of(&Id::Num(200)), Some((0, 7)));
+        routes.remove(0, 5);
+        assert!(lands(routes.target(0, None, None), &mut rb));
+    }
+
+    #[test]
+    fn server_requests_map_both_ways() {
+        let routes = Routes::default();
+        let a = routes.register_server_request(1, Id::Num(0));
+        let b = routes.register_server_request(2, Id::Num(0));
+        assert_ne!(a, b);
+        assert_eq!(routes.server_request_id(2, &Id::Num(0)), Some(b));
+        assert_eq!(routes.take_server_request(a), Some((1, Id::Num(0))));
+        assert_eq!(routes.take_server_request(a), None);
+    }
+}

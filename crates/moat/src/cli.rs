@@ -1,0 +1,57 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// moat: one governed MCP endpoint in front of all your MCP servers.
+#[derive(Debug, Parser)]
+#[command(name = "moat", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the gateway (with no arguments: the bundled default config and demo server).
+    Serve(ServeArgs),
+    /// Validate a config file and exit (non-zero with file:line: field: problem on error).
+    Check(CheckArgs),
+    /// Run moat's built-in MCP test server (the conformance fixture), for demos and tests.
+    #[command(hide = true)]
+    Fixture(FixtureArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Config file (YAML). Without it and without --upstream, the bundled default is used.
+    #[arg(long, short = 'c')]
+    pub(crate) config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8940 (overrides the config).
+    #[arg(long)]
+    pub(crate) listen: Option<String>,
+    /// An upstream as NAME=http(s)://URL, NAME=sse:URL, 'NAME=stdio:COMMAND ARGS…' or NAME=builtin:fixture.
+    /// Repeatable; same semantics as the config's `upstreams`.
+    #[arg(long, value_name = "NAME=SPEC")]
+    pub(crate) upstream: Vec<String>,
+    /// Name prefixing of federated tools and prompts: always, conditional or never.
+    #[arg(long)]
+    pub(crate) prefix: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Config file (YAML); the bundled default when omitted.
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FixtureArgs {
+    /// Serve MCP over stdin/stdout (the default).
+    #[arg(long, conflicts_with = "listen")]
+    pub(crate) stdio: bool,
+    /// Serve Streamable HTTP on this address instead, at /mcp.
+    #[arg(long)]
+    pub(crate) listen: Option<String>,
+}

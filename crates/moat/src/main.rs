@@ -1,0 +1,114 @@
+//! The `moat` command line: a thin layer over the library crates.
+
+mod cli;
+mod config_args;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("moat: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("moat: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        // The fixture's stdout is its protocol channel: logs go to stderr, and only warnings.
+        Command::Fixture(_) => "warn",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Check(args) => {
+            let config =
+                config_args::load(args.config.as_deref(), &config_args::Overrides::default())?;
+            println!(
+                "ok: {} upstream(s), listening on {}{}",
+                config.upstreams.len(),
+                config.listen,
+                if config.tls.is_some() {
+                    " (TLS 1.3)"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Command::Fixture(args) => match args.listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                eprintln!("listening on http://{}/mcp", listener.local_addr()?);
+                Ok(moat_fixture::serve_http(listener).await?)
+            }
+            None => Ok(moat_fixture::serve_stdio().await?),
+        },
+    }
+}
+
+async fn serve(args: cli::ServeArgs) -> Result<()> {
+    // One process-wide crypto provider for every rustls user (upstream HTTPS client, TLS listener).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let overrides = config_args::Overrides {
+        listen: args.listen,
+        upstreams: args.upstream,
+        prefix: args.prefix,
+    };
+    let config = config_args::load(args.config.as_deref(), &overrides)?;
+    let self_exe = std::env::current_exe().context("cannot locate the moat executable")?;
+    let gateway = moat_gateway::Gateway::new(config, moat_gateway::Options { self_exe })?;
+    gateway.serve(shutdown_signal()).await?;
+    tracing::info!("moat stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
