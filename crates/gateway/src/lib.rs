@@ -66,6 +66,7 @@ impl Gateway {
             config: ArcSwap::from_pointee(config),
             sessions: dashmap::DashMap::new(),
             connect,
+            stateless: std::sync::OnceLock::new(),
         };
         Ok(Self {
             state: Arc::new(state),

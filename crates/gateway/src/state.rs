@@ -15,4 +15,6 @@ pub(crate) struct GatewayState {
     /// Live sessions by id. Sharded, so lookups from concurrent requests rarely contend.
     pub(crate) sessions: DashMap<Arc<str>, Arc<Session>>,
     pub(crate) connect: ConnectOptions,
+    /// The one session all stateless (2026-07-28) requests share, made on first use.
+    pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
 }

@@ -26,6 +26,8 @@ pub mod codes {
     pub const NOT_INITIALIZED: i32 = -32012;
     /// MCP 2026-07-28: the `Mcp-Method` / `Mcp-Name` headers do not match the body.
     pub const HEADER_MISMATCH: i32 = -32020;
+    /// MCP 2026-07-28: the request needs a client capability the client did not declare.
+    pub const MISSING_CLIENT_CAPABILITY: i32 = -32021;
     /// MCP 2026-07-28: unsupported protocol version.
     pub const UNSUPPORTED_VERSION: i32 = -32022;
 }

@@ -6,6 +6,7 @@
 
 mod envelope;
 mod error;
+pub mod header_value;
 mod params;
 mod version;
 

@@ -12,12 +12,21 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// 2025-11-25.
     V2025_11_25,
+    /// 2026-07-28: stateless. No `initialize`, no sessions; every request carries its version and
+    /// the client's capabilities in `_meta`, and `Mcp-Method`/`Mcp-Name` headers on HTTP.
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
     /// Every supported revision, oldest first.
-    pub const ALL: [Self; 3] = [Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25];
-    /// The newest revision, offered when a client asks for one moat does not know.
+    pub const ALL: [Self; 4] = [
+        Self::V2025_03_26,
+        Self::V2025_06_18,
+        Self::V2025_11_25,
+        Self::V2026_07_28,
+    ];
+    /// The newest revision with an `initialize` handshake, offered when a client's `initialize`
+    /// asks for one moat does not know (or for a stateless one, which has no handshake).
     pub const LATEST: Self = Self::V2025_11_25;
     /// What an HTTP request without `MCP-Protocol-Version` is taken to speak (per spec).
     pub const HTTP_DEFAULT: Self = Self::V2025_03_26;
@@ -28,7 +37,13 @@ impl ProtocolVersion {
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
         }
+    }
+
+    /// Whether the revision is stateless (no handshake, no session).
+    pub fn is_stateless(self) -> bool {
+        self >= Self::V2026_07_28
     }
 
     /// Whether a POST body may be a JSON-RPC batch.
@@ -39,7 +54,11 @@ impl ProtocolVersion {
     /// The revision to answer an `initialize` asking for `requested`: the same if supported,
     /// otherwise the latest (the client then decides whether to continue, per spec).
     pub fn negotiate(requested: &str) -> Self {
-        requested.parse().unwrap_or(Self::LATEST)
+        requested
+            .parse()
+            .ok()
+            .filter(|v: &Self| !v.is_stateless())
+            .unwrap_or(Self::LATEST)
     }
 }
 
@@ -51,7 +70,9 @@ impl fmt::Display for ProtocolVersion {
 
 /// A protocol version string moat does not support.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
-#[error("unsupported MCP protocol version {0:?} (supported: 2025-03-26, 2025-06-18, 2025-11-25)")]
+#[error(
+    "unsupported MCP protocol version {0:?} (supported: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
+)]
 pub struct UnsupportedVersion(pub String);
 
 impl FromStr for ProtocolVersion {
@@ -83,5 +104,11 @@ mod tests {
         );
         assert!(ProtocolVersion::V2025_03_26.allows_batches());
         assert!(!ProtocolVersion::V2025_11_25.allows_batches());
+        assert_eq!(
+            ProtocolVersion::negotiate("2026-07-28"),
+            ProtocolVersion::LATEST
+        );
+        assert!(ProtocolVersion::V2026_07_28.is_stateless());
+        assert!(!ProtocolVersion::V2025_11_25.is_stateless());
     }
 }

@@ -73,12 +73,22 @@ pub struct Connection {
     shared: Arc<Shared>,
 }
 
+/// How one request is sent.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Extra HTTP headers for this request (ignored by stdio), e.g. `Mcp-Param-*`.
+    pub headers: Vec<(String, String)>,
+    /// Wait without the connection's timeout (long-lived requests such as `subscriptions/listen`).
+    pub unbounded: bool,
+}
+
 /// A request sent and not yet answered.
 pub struct PendingCall {
     /// The id moat gave the request on this connection.
     pub id: i64,
     rx: oneshot::Receiver<Reply>,
     shared: Arc<Shared>,
+    unbounded: bool,
 }
 
 impl Connection {
@@ -154,11 +164,27 @@ impl Connection {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<PendingCall, UpstreamError> {
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        self.call_as(self.allocate_id(), method, params, &CallOptions::default())
+    }
+
+    /// Reserves the id of a request before it is sent, so that whatever the server sends about
+    /// the request (progress, related messages) can be routed even if it arrives at once.
+    pub fn allocate_id(&self) -> i64 {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends a request under an id from [`Self::allocate_id`], with per-request options.
+    pub fn call_as(
+        &self,
+        id: i64,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        options: &CallOptions,
+    ) -> Result<PendingCall, UpstreamError> {
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().insert(id, tx);
         let msg = Request::new(Id::Num(id), method, params).into();
-        if let Err(kind) = self.shared.send(msg) {
+        if let Err(kind) = self.shared.send_with(msg, &options.headers) {
             self.shared.pending.lock().remove(&id);
             return Err(UpstreamError::new(&self.shared.name, kind));
         }
@@ -166,7 +192,16 @@ impl Connection {
             id,
             rx,
             shared: self.shared.clone(),
+            unbounded: options.unbounded,
         })
+    }
+
+    /// Gives up on a request: the server is told to cancel it (a stateless HTTP request by closing
+    /// its response stream) and a late answer is ignored.
+    pub fn cancel(&self, id: i64, reason: &str) {
+        if self.shared.pending.lock().remove(&id).is_some() {
+            self.shared.cancel_request(id, reason);
+        }
     }
 
     /// Sends a notification.
@@ -183,11 +218,17 @@ impl Connection {
             .map_err(|k| UpstreamError::new(&self.shared.name, k))
     }
 
-    /// Records the negotiated protocol version (sent as a header by HTTP transports) and opens the
-    /// server's stream for unsolicited messages where the transport has one.
-    pub fn initialized(&self, protocol_version: &str) {
+    /// Records the protocol version in use (sent as a header by HTTP transports).
+    pub fn set_protocol_version(&self, protocol_version: &str) {
         if let Some(Link::Http(h)) = self.shared.link.get() {
             h.set_protocol_version(protocol_version);
+        }
+    }
+
+    /// Opens the server's stream for unsolicited messages where the transport has one
+    /// (Streamable HTTP GET), after the session is initialized.
+    pub fn open_listen_stream(&self) {
+        if let Some(Link::Http(h)) = self.shared.link.get() {
             h.open_listen_stream(&self.shared);
         }
     }
@@ -212,7 +253,12 @@ impl PendingCall {
     /// Waits for the response. On timeout the server is told to cancel the request.
     pub async fn wait(self) -> Result<Response, UpstreamError> {
         let name = self.shared.name.clone();
-        match tokio::time::timeout(self.shared.timeout, self.rx).await {
+        let outcome = if self.unbounded {
+            Ok(self.rx.await)
+        } else {
+            tokio::time::timeout(self.shared.timeout, self.rx).await
+        };
+        match outcome {
             Ok(Ok(reply)) => reply.map_err(|k| UpstreamError::new(&name, k)),
             Ok(Err(_)) => {
                 let reason = self
@@ -225,11 +271,7 @@ impl PendingCall {
             }
             Err(_) => {
                 self.shared.pending.lock().remove(&self.id);
-                let params = serde_json::json!({"requestId": self.id, "reason": "timeout in moat"});
-                let params = serde_json::value::to_raw_value(&params).ok();
-                let _ = self
-                    .shared
-                    .send(Notification::new("notifications/cancelled", params).into());
+                self.shared.cancel_request(self.id, "timeout in moat");
                 Err(UpstreamError::new(
                     &name,
                     UpstreamErrorKind::Timeout(self.shared.timeout),
@@ -249,15 +291,36 @@ pub(crate) fn numeric_request_id(msg: &Message) -> Option<i64> {
 
 impl Shared {
     fn send(self: &Arc<Self>, msg: Message) -> Result<(), UpstreamErrorKind> {
+        self.send_with(msg, &[])
+    }
+
+    fn send_with(
+        self: &Arc<Self>,
+        msg: Message,
+        headers: &[(String, String)],
+    ) -> Result<(), UpstreamErrorKind> {
         if let Some(reason) = self.closed.lock().clone() {
             return Err(UpstreamErrorKind::Closed(reason));
         }
         match self.link.get() {
             Some(Link::Stdio(s)) => s.send(msg),
-            Some(Link::Http(h)) => h.send(self, msg),
+            Some(Link::Http(h)) => h.send(self, msg, headers),
             Some(Link::LegacySse(l)) => l.send(self, msg),
             None => Err(UpstreamErrorKind::Closed("not connected".into())),
         }
+    }
+
+    /// Tells the server a request is abandoned. A stateless HTTP request is cancelled by closing
+    /// its response stream; everything else by `notifications/cancelled`.
+    fn cancel_request(self: &Arc<Self>, id: i64, reason: &str) {
+        if let Some(Link::Http(h)) = self.link.get()
+            && h.abort(id)
+        {
+            return;
+        }
+        let params = serde_json::json!({"requestId": id, "reason": reason});
+        let params = serde_json::value::to_raw_value(&params).ok();
+        let _ = self.send(Notification::new("notifications/cancelled", params).into());
     }
 
     /// Hands a body received from the server (one message or a batch) to its consumers.

@@ -1,6 +1,7 @@
 //! Streamable HTTP servers: every message is a POST; answers come as JSON or as an SSE stream;
 //! an optional GET stream carries unsolicited messages.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -9,6 +10,7 @@ use moat_proto::Message;
 use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
+use tokio::task::AbortHandle;
 
 use crate::connection::{ConnectOptions, Shared, numeric_request_id};
 use crate::error::UpstreamErrorKind;
@@ -25,6 +27,9 @@ pub(crate) struct HttpLink {
     session: Arc<Mutex<Option<HeaderValue>>>,
     version: Mutex<Option<HeaderValue>>,
     max_message: usize,
+    /// Requests whose response is still being read, so a stateless one can be cancelled by
+    /// dropping its stream.
+    inflight: Arc<Mutex<HashMap<i64, AbortHandle>>>,
 }
 
 /// Resolves configured headers (secret references are read now, at connect time).
@@ -54,6 +59,7 @@ impl HttpLink {
             session: Arc::new(Mutex::new(None)),
             version: Mutex::new(None),
             max_message: opts.max_message,
+            inflight: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -72,26 +78,70 @@ impl HttpLink {
         self.client.request(method, &self.url).headers(headers)
     }
 
-    pub(crate) fn send(&self, shared: &Arc<Shared>, msg: Message) -> Result<(), UpstreamErrorKind> {
+    fn stateless(&self) -> bool {
+        self.version
+            .lock()
+            .as_ref()
+            .is_some_and(|v| v.as_bytes() >= b"2026-07-28".as_slice())
+    }
+
+    pub(crate) fn send(
+        &self,
+        shared: &Arc<Shared>,
+        msg: Message,
+        extra: &[(String, String)],
+    ) -> Result<(), UpstreamErrorKind> {
         let related = numeric_request_id(&msg);
-        let req = self
+        let mut req = self
             .request(reqwest::Method::POST)
             .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json")
-            .body(msg.to_bytes());
+            .header(CONTENT_TYPE, "application/json");
+        if self.stateless() {
+            for (name, value) in routing_headers(&msg) {
+                req = req.header(name, value);
+            }
+        }
+        for (name, value) in extra {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let req = req.body(msg.to_bytes());
         let shared = shared.clone();
         let session = self.session.clone();
         let max = self.max_message;
-        tokio::spawn(async move {
+        let inflight = self.inflight.clone();
+        let task = tokio::spawn(async move {
             let outcome = match req.send().await {
                 Ok(resp) => handle_post_response(resp, &shared, &session, related, max).await,
                 Err(e) => Err(UpstreamErrorKind::Connect(e.to_string())),
             };
-            if let (Err(kind), Some(id)) = (outcome, related) {
-                shared.fail(id, kind);
+            if let Some(id) = related {
+                inflight.lock().remove(&id);
+                if let Err(kind) = outcome {
+                    shared.fail(id, kind);
+                }
             }
         });
+        if let Some(id) = related
+            && !task.is_finished()
+        {
+            self.inflight.lock().insert(id, task.abort_handle());
+        }
         Ok(())
+    }
+
+    /// Cancels a stateless request by closing its response stream; `false` when that is not how
+    /// this server cancels (session-based) or the request is no longer open.
+    pub(crate) fn abort(&self, id: i64) -> bool {
+        if !self.stateless() {
+            return false;
+        }
+        match self.inflight.lock().remove(&id) {
+            Some(handle) => {
+                handle.abort();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Opens the GET stream for server-initiated messages; a server without one (405) is fine.
@@ -135,6 +185,25 @@ impl HttpLink {
     }
 }
 
+/// The 2026-07-28 routing headers: `Mcp-Method`, and `Mcp-Name` for methods that name a target.
+fn routing_headers(msg: &Message) -> Vec<(&'static str, String)> {
+    let Message::Request(r) = msg else {
+        return Vec::new();
+    };
+    let mut out = vec![("mcp-method", r.method.clone())];
+    let key = match r.method.as_str() {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+        _ => None,
+    };
+    if let Some(name) = key.and_then(|k| moat_proto::object_field::<String>(r.params.as_deref(), k))
+    {
+        out.push(("mcp-name", moat_proto::header_value::encode(&name)));
+    }
+    out
+}
+
 fn is_sse(r: &Response) -> bool {
     r.headers()
         .get(CONTENT_TYPE)
@@ -161,8 +230,16 @@ async fn handle_post_response(
         return Err(UpstreamErrorKind::Closed("session expired".into()));
     }
     if !status.is_success() {
-        let body = resp.text().await.unwrap_or_default();
-        let snippet: String = body.chars().take(200).collect();
+        // Stateless servers answer some JSON-RPC errors with 4xx statuses; such a body is the
+        // server's answer to the request, not a transport failure.
+        let body = read_limited(resp, max).await.unwrap_or_default();
+        if let (Some(id), Ok(Message::Response(r))) = (related, Message::parse(&body))
+            && r.id == Some(moat_proto::Id::Num(id))
+        {
+            shared.dispatch_bytes(&body, related);
+            return Ok(());
+        }
+        let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         return Err(UpstreamErrorKind::Protocol(format!(
             "HTTP {status}: {snippet}"
         )));

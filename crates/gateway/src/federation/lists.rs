@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use super::names::Names;
+use super::param_headers::{ParamHeader, annotations};
 
 /// The four list methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +26,16 @@ impl ListKind {
             "resources/list" => Some(Self::Resources),
             "resources/templates/list" => Some(Self::ResourceTemplates),
             _ => None,
+        }
+    }
+
+    /// The list method.
+    pub(crate) fn method(self) -> &'static str {
+        match self {
+            Self::Tools => "tools/list",
+            Self::Prompts => "prompts/list",
+            Self::Resources => "resources/list",
+            Self::ResourceTemplates => "resources/templates/list",
         }
     }
 
@@ -79,6 +90,8 @@ pub(crate) struct Entry {
     pub(crate) exposed: String,
     pub(crate) server: usize,
     pub(crate) original: String,
+    /// A tool's `x-mcp-header` arguments (empty for other kinds).
+    pub(crate) param_headers: Vec<ParamHeader>,
 }
 
 /// The merged page, the entries it shows, and what was refused for colliding.
@@ -98,10 +111,12 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -
     let mut seen = HashSet::new();
     let mut collisions = Vec::new();
     let mut next = Cursor::default();
+    let mut hints = CacheHints::default();
     for (server, mut page) in pages {
         if let Some(c) = page.get("nextCursor").and_then(Value::as_str) {
             next.0.insert(server, c.to_owned());
         }
+        hints.add(&page);
         let Some(Value::Array(list)) = page.get_mut(kind.key()).map(Value::take) else {
             continue;
         };
@@ -125,11 +140,16 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -
             if let Some(obj) = item.as_object_mut() {
                 obj.insert(field.to_owned(), Value::String(exposed.clone()));
             }
+            let param_headers = match kind {
+                ListKind::Tools => item.get("inputSchema").map(annotations).unwrap_or_default(),
+                _ => Vec::new(),
+            };
             items.push(item);
             entries.push(Entry {
                 exposed,
                 server,
                 original,
+                param_headers,
             });
         }
     }
@@ -138,10 +158,46 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -
     if !next.0.is_empty() {
         result.insert("nextCursor".to_owned(), Value::String(next.encode()));
     }
+    hints.apply(&mut result);
     Merged {
         result: Value::Object(result),
         entries,
         collisions,
+    }
+}
+
+/// The 2026-07-28 result members of the pages, combined so the merged page claims no more than
+/// every server allows: the shortest `ttlMs`, and `private` if any page is private.
+#[derive(Default)]
+struct CacheHints {
+    result_type: bool,
+    ttl_ms: Option<u64>,
+    scope: Option<&'static str>,
+}
+
+impl CacheHints {
+    fn add(&mut self, page: &Value) {
+        self.result_type |= page.get("resultType").is_some();
+        if let Some(ttl) = page.get("ttlMs").and_then(Value::as_u64) {
+            self.ttl_ms = Some(self.ttl_ms.map_or(ttl, |t| t.min(ttl)));
+        }
+        match page.get("cacheScope").and_then(Value::as_str) {
+            Some("private") => self.scope = Some("private"),
+            Some("public") if self.scope.is_none() => self.scope = Some("public"),
+            _ => {}
+        }
+    }
+
+    fn apply(self, result: &mut Map<String, Value>) {
+        if self.result_type {
+            result.insert("resultType".into(), Value::from("complete"));
+        }
+        if let Some(ttl) = self.ttl_ms {
+            result.insert("ttlMs".into(), Value::from(ttl));
+        }
+        if let Some(scope) = self.scope {
+            result.insert("cacheScope".into(), Value::from(scope));
+        }
     }
 }
 
@@ -183,13 +239,10 @@ mod tests {
         let cursor = Cursor::decode(m.result["nextCursor"].as_str().unwrap()).unwrap();
         assert_eq!(cursor.0, BTreeMap::from([(0, "p2".to_owned())]));
         assert_eq!(
-            m.entries[2],
-            Entry {
-                exposed: "b__add".into(),
-                server: 1,
-                original: "add".into()
-            }
+            (m.entries[2].exposed.as_str(), m.entries[2].server),
+            ("b__add", 1)
         );
+        assert_eq!(m.entries[2].original, "add");
         assert!(m.collisions.is_empty());
     }
 
@@ -216,6 +269,22 @@ mod tests {
         assert_eq!(m.entries[0].server, 0);
         assert_eq!(m.collisions.len(), 1);
         assert!(m.collisions[0].contains("\"b\""));
+    }
+
+    #[test]
+    fn caching_hints_take_the_strictest_page() {
+        let n = names("upstreams:\n  a:\n    builtin: fixture\n  b:\n    builtin: fixture\n");
+        let page = |ttl: u64, scope: &str| json!({"resultType": "complete", "tools": [], "ttlMs": ttl, "cacheScope": scope});
+        let m = merge(
+            ListKind::Tools,
+            &n,
+            vec![(0, page(500, "public")), (1, page(100, "private"))],
+        );
+        assert_eq!(m.result["ttlMs"], json!(100));
+        assert_eq!(m.result["cacheScope"], json!("private"));
+        assert_eq!(m.result["resultType"], json!("complete"));
+        let legacy = merge(ListKind::Tools, &n, vec![(0, json!({"tools": []}))]);
+        assert_eq!(legacy.result, json!({"tools": []}));
     }
 
     #[test]

@@ -3,3 +3,4 @@
 pub(crate) mod initialize;
 pub(crate) mod lists;
 pub(crate) mod names;
+pub(crate) mod param_headers;

@@ -1,6 +1,9 @@
 //! The Streamable HTTP endpoint: POST for client messages, GET for the server's stream, DELETE to
 //! end a session.
 
+// Refusals are ready-made HTTP responses; boxing them would only move the allocation.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -8,31 +11,34 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use moat_proto::{Batch, Message, ParseError, Request, codes, parse_body};
+use moat_upstream::CallOptions;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::guard::{accepts, check_host_origin, protocol_version};
 use super::reply::{answer, http_error, sse};
-use crate::session::Session;
+use super::stateless;
+use crate::session::{Outbox, Session};
 use crate::state::GatewayState;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
 type Shared = State<Arc<GatewayState>>;
 
-/// Runs the checks every method shares and finds the session the request names.
-// The refusal is a ready response; boxing it would only move the allocation.
-#[allow(clippy::result_large_err)]
-fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session>>, HttpResponse> {
-    let config = state.config.load();
-    if let Err(refusal) = check_host_origin(headers, &config.hosts) {
+/// `Host`/`Origin` checks every method shares (DNS-rebinding defence).
+fn guard(state: &GatewayState, headers: &HeaderMap) -> Result<(), HttpResponse> {
+    check_host_origin(headers, &state.config.load().hosts).map_err(|refusal| {
         tracing::warn!("refused: {refusal}");
-        return Err(http_error(
+        http_error(
             StatusCode::FORBIDDEN,
             codes::INVALID_REQUEST,
             refusal.to_string(),
-        ));
-    }
+        )
+    })
+}
+
+/// Finds the session a session-based request names, checking its protocol version header.
+fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session>>, HttpResponse> {
     let version = protocol_version(headers)
         .map_err(|e| http_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, e))?;
     let Some(id) = headers.get(SESSION_HEADER) else {
@@ -50,36 +56,40 @@ fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session
         ));
     };
     if version.is_some_and(|v| v != session.version) {
+        let why = format!(
+            "MCP-Protocol-Version does not match the session's negotiated {}",
+            session.version
+        );
         return Err(http_error(
             StatusCode::BAD_REQUEST,
             codes::INVALID_REQUEST,
-            format!(
-                "MCP-Protocol-Version does not match the session's negotiated {}",
-                session.version
-            ),
+            why,
         ));
     }
     Ok(Some(session))
 }
 
 pub(crate) async fn post(State(state): Shared, headers: HeaderMap, body: Body) -> HttpResponse {
-    let session = match admit(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    if let Err(r) = guard(&state, &headers) {
+        return r;
+    }
     let limit = state.config.load().max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return http_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::INVALID_REQUEST,
-            format!("request body exceeds {limit} bytes"),
-        );
+        let why = format!("request body exceeds {limit} bytes");
+        return http_error(StatusCode::PAYLOAD_TOO_LARGE, codes::INVALID_REQUEST, why);
     };
     let batch = match parse_body(&bytes) {
         Ok(b) => b,
         Err(e) => return http_error(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
     };
     let sse_ok = accepts(&headers, "text/event-stream");
+    if stateless::applies(&batch, &headers) {
+        return stateless::post(&state, &headers, batch, sse_ok).await;
+    }
+    let session = match admit(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     match (batch, session) {
         (Batch::Single(Message::Request(req)), _) if req.method == "initialize" => {
             initialize(state, req, sse_ok).await
@@ -121,11 +131,33 @@ async fn initialize(state: Arc<GatewayState>, req: Request, sse_ok: bool) -> Htt
     let result = serde_json::value::to_raw_value(&result).unwrap_or_default();
     let (tx, rx) = mpsc::unbounded_channel();
     let _ = tx.send(moat_proto::Response::result(req.id, result).into());
-    let mut resp = answer(rx, 1, false, sse_ok).await;
+    let mut resp = answer(rx, 1, false, sse_ok, |_| StatusCode::OK).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(SESSION_HEADER, v);
     }
     resp
+}
+
+/// Runs one request in its own task: the upstream call finishes and its routes are cleaned up
+/// even if the HTTP handler is dropped, and a batch's requests run concurrently. When the client
+/// stops listening before the answer, the work is abandoned (and cancelled upstream).
+pub(super) fn spawn_request(session: Arc<Session>, req: Request, tx: Outbox, options: CallOptions) {
+    tokio::spawn(async move {
+        let work = async {
+            match session.mode {
+                crate::session::Mode::Stateful => session.handle_request(req, &tx, &options).await,
+                crate::session::Mode::Stateless => {
+                    session.handle_stateless(req, &tx, &options).await
+                }
+            }
+        };
+        tokio::select! {
+            resp = work => {
+                let _ = tx.send(resp.into());
+            }
+            () = tx.closed() => {}
+        }
+    });
 }
 
 /// Notifications and responses are delivered and acknowledged with 202; requests are answered.
@@ -141,13 +173,7 @@ async fn handle(
         match item {
             Ok(Message::Request(req)) => {
                 expected += 1;
-                let (session, tx) = (session.clone(), tx.clone());
-                // Spawned: the upstream call finishes and its routes are cleaned up even if the
-                // client goes away; a batch's requests run concurrently.
-                tokio::spawn(async move {
-                    let resp = session.handle_request(req, &tx).await;
-                    let _ = tx.send(resp.into());
-                });
+                spawn_request(session.clone(), req, tx.clone(), CallOptions::default());
             }
             Ok(Message::Notification(n)) => session.handle_notification(n),
             Ok(Message::Response(r)) => session.client_response(r),
@@ -161,11 +187,11 @@ async fn handle(
     if expected == 0 {
         return StatusCode::ACCEPTED.into_response();
     }
-    answer(rx, expected, batch, sse_ok).await
+    answer(rx, expected, batch, sse_ok, |_| StatusCode::OK).await
 }
 
 pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpResponse {
-    let session = match admit(&state, &headers) {
+    let session = match guard(&state, &headers).and_then(|()| admit(&state, &headers)) {
         Ok(Some(s)) => s,
         Ok(None) => {
             return http_error(
@@ -189,7 +215,7 @@ pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpRespons
 }
 
 pub(crate) async fn delete(State(state): Shared, headers: HeaderMap) -> HttpResponse {
-    match admit(&state, &headers) {
+    match guard(&state, &headers).and_then(|()| admit(&state, &headers)) {
         Ok(Some(s)) => {
             state.sessions.remove(&s.id);
             tracing::info!(session = %s.id, "session ended by the client");

@@ -3,6 +3,7 @@
 mod guard;
 mod mcp;
 mod reply;
+mod stateless;
 
 use std::sync::Arc;
 

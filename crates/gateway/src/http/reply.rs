@@ -53,12 +53,14 @@ pub(crate) fn sse(stream: impl Stream<Item = Message> + Send + 'static) -> HttpR
 
 /// Collects the answers to `expected` requests from `rx`. While only responses arrive they are
 /// returned as JSON (an array for a batch); the first other message (progress, logging, a server
-/// request) switches to an SSE stream that ends after the last response.
+/// request) switches to an SSE stream that ends after the last response. `status` gives a single
+/// JSON answer its HTTP status (stateless errors are not all 200).
 pub(crate) async fn answer(
     mut rx: mpsc::UnboundedReceiver<Message>,
     expected: usize,
     batch: bool,
     sse_ok: bool,
+    status: fn(&Message) -> StatusCode,
 ) -> HttpResponse {
     let mut done = Vec::with_capacity(expected);
     while done.len() < expected {
@@ -79,7 +81,11 @@ pub(crate) async fn answer(
         json(serde_json::to_vec(&items).unwrap_or_default())
     } else {
         match done.first() {
-            Some(m) => json(m.to_bytes()),
+            Some(m) => {
+                let mut resp = json(m.to_bytes());
+                *resp.status_mut() = status(m);
+                resp
+            }
             None => http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 moat_proto::codes::INTERNAL_ERROR,

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use moat_proto::{Id, Notification, RawValue, Request, Response, codes, object_field, with_field};
+use moat_upstream::CallOptions;
 use serde_json::{Value, json};
 
-use super::{Outbox, Session, error_response};
+use super::slot::moat_request_meta;
+use super::{Mode, Outbox, Route, Session, error_response};
 use crate::federation::lists::{Cursor, ListKind, merge};
 
-fn raw(v: &Value) -> Box<RawValue> {
+pub(super) fn raw(v: &Value) -> Box<RawValue> {
     // A `Value` always serialises.
     serde_json::value::to_raw_value(v).unwrap_or_default()
 }
@@ -25,12 +27,13 @@ impl Session {
         self: &Arc<Self>,
         req: Request,
         outbox: &Outbox,
+        options: &CallOptions,
     ) -> Response {
         let Request {
             id, method, params, ..
         } = req;
         if let Some(kind) = ListKind::from_method(&method) {
-            return self.list(kind, params.as_deref(), id).await;
+            return self.list(kind, params, id).await;
         }
         match method.as_str() {
             "ping" => Response::result(id, raw(&json!({}))),
@@ -45,17 +48,18 @@ impl Session {
                 } else {
                     ListKind::Prompts
                 };
-                self.by_name(kind, &method, params, id, outbox, "name")
+                self.by_name(kind, &method, params, id, outbox, options)
                     .await
             }
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-                self.by_name(ListKind::Resources, &method, params, id, outbox, "uri")
+                self.by_name(ListKind::Resources, &method, params, id, outbox, options)
                     .await
             }
             "completion/complete" => self.complete(params, id, outbox).await,
             "logging/setLevel" => self.broadcast_request(&method, params, id, "logging").await,
             _ if self.slots.len() == 1 => {
-                self.forward_or_error(0, &method, params, id, outbox).await
+                self.forward_or_error(0, &method, params, id, outbox, options)
+                    .await
             }
             _ => error_response(
                 id,
@@ -70,21 +74,19 @@ impl Session {
         match n.method.as_str() {
             "notifications/initialized" => {
                 self.initialized.store(true, Ordering::Release);
-                for slot in &self.slots {
-                    if let Some(live) = slot.current() {
-                        let version = live
-                            .init
-                            .get("protocolVersion")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        let _ = live.conn.notify(n.clone());
-                        live.conn.initialized(version);
-                    }
+                for live in self.slots.iter().filter_map(|s| s.current()) {
+                    let version = live
+                        .init
+                        .get("protocolVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let _ = live.conn.notify(n.clone());
+                    live.conn.set_protocol_version(version);
+                    live.conn.open_listen_stream();
                 }
             }
             "notifications/cancelled" => {
-                let Some(target) = object_field::<moat_proto::Id>(n.params.as_deref(), "requestId")
-                else {
+                let Some(target) = object_field::<Id>(n.params.as_deref(), "requestId") else {
                     return;
                 };
                 let Some((idx, upstream_id)) = self.routes.upstream_of(&target) else {
@@ -108,11 +110,13 @@ impl Session {
         }
     }
 
-    /// Adapts a server's notification to the client's view of names and ids; `None` drops it.
+    /// Adapts a server's notification to the client's view of names, ids and tokens; `None`
+    /// drops it.
     pub(super) fn rewrite_notification(
         &self,
         idx: usize,
         mut n: Notification,
+        route: Option<&Route>,
     ) -> Option<Notification> {
         let params = n.params.as_deref();
         match n.method.as_str() {
@@ -125,27 +129,43 @@ impl Session {
                 let ours = self.routes.server_request_id(idx, &upstream_id)?;
                 n.params = with_field(params?, "requestId", &raw(&json!(ours)));
             }
+            "notifications/progress" => {
+                if let Some(token) = route.and_then(|r| r.client_token.as_deref()) {
+                    n.params = with_field(params?, "progressToken", token);
+                }
+            }
+            // moat acknowledges a client's subscription itself, once for all servers.
+            "notifications/subscriptions/acknowledged" => return None,
             _ => {}
+        }
+        if self.mode == Mode::Stateless
+            && let Some(route) = route
+        {
+            n.params = tag_subscription(n.params, &route.downstream_id);
         }
         Some(n)
     }
 
-    async fn forward_or_error(
+    pub(super) async fn forward_or_error(
         self: &Arc<Self>,
         idx: usize,
         method: &str,
         params: Option<Box<RawValue>>,
         id: Id,
         outbox: &Outbox,
+        options: &CallOptions,
     ) -> Response {
-        match self.forward(idx, method, params, &id, outbox).await {
+        match self
+            .forward(idx, method, params, &id, outbox, options)
+            .await
+        {
             Ok(resp) => resp.with_id(id),
             Err(e) => Response::error(Some(id), &e.to_error_object()),
         }
     }
 
-    /// Routes a call that names its target (`name` or `uri` in params) to the owning server,
-    /// under the server's own name for it.
+    /// Routes a call that names its target (`name`, or `uri` for resources) to the owning
+    /// server, under the server's own name for it.
     async fn by_name(
         self: &Arc<Self>,
         kind: ListKind,
@@ -153,8 +173,13 @@ impl Session {
         params: Option<Box<RawValue>>,
         id: Id,
         outbox: &Outbox,
-        field: &str,
+        options: &CallOptions,
     ) -> Response {
+        let field = if kind == ListKind::Resources {
+            "uri"
+        } else {
+            "name"
+        };
         let Some(name) = object_field::<String>(params.as_deref(), field) else {
             return error_response(
                 id,
@@ -174,12 +199,17 @@ impl Session {
             (Some(p), false) => with_field(&p, field, &raw_str(&original)),
             (p, _) => p,
         };
-        self.forward_or_error(idx, method, params, id, outbox).await
+        self.forward_or_error(idx, method, params, id, outbox, options)
+            .await
     }
 
     /// Which server owns a client-side name: by prefix, by the only unprefixed server, or by the
     /// names the unprefixed servers listed (listing them again once when the name is new).
-    async fn resolve(self: &Arc<Self>, kind: ListKind, name: &str) -> Option<(usize, String)> {
+    pub(super) async fn resolve(
+        self: &Arc<Self>,
+        kind: ListKind,
+        name: &str,
+    ) -> Option<(usize, String)> {
         let prefixed = if kind == ListKind::Resources {
             self.names.resolve_prefixed_uri(name)
         } else {
@@ -198,51 +228,74 @@ impl Session {
         if let Some(hit) = self.index.lock().get(&key).cloned() {
             return Some(hit);
         }
-        let _ = self.list(kind, None, Id::Num(0)).await;
+        let _ = self.list(kind, self.internal_params(), Id::Num(0)).await;
         self.index.lock().get(&key).cloned()
     }
 
-    /// A list method over all servers that offer it, merged, with a composite cursor.
-    async fn list(self: &Arc<Self>, kind: ListKind, params: Option<&RawValue>, id: Id) -> Response {
-        let method = match kind {
-            ListKind::Tools => "tools/list",
-            ListKind::Prompts => "prompts/list",
-            ListKind::Resources => "resources/list",
-            ListKind::ResourceTemplates => "resources/templates/list",
-        };
-        let targets: Vec<(usize, Option<String>)> = match object_field::<String>(params, "cursor") {
-            Some(c) => match Cursor::decode(&c) {
-                Some(c) => {
-                    c.0.into_iter()
-                        .filter(|(i, _)| *i < self.slots.len())
-                        .map(|(i, c)| (i, Some(c)))
-                        .collect()
-                }
-                None => return error_response(id, codes::INVALID_PARAMS, "invalid cursor"),
-            },
-            None => (0..self.slots.len()).map(|i| (i, None)).collect(),
-        };
+    /// Params for requests moat makes on its own behalf (stateless servers need `_meta`).
+    pub(super) fn internal_params(&self) -> Option<Box<RawValue>> {
+        match self.mode {
+            Mode::Stateful => None,
+            Mode::Stateless => moat_request_meta(),
+        }
+    }
+
+    /// A list method over all servers that offer it, merged, with a composite cursor. The
+    /// client's params go to each server as they are, with that server's own cursor.
+    pub(super) async fn list(
+        self: &Arc<Self>,
+        kind: ListKind,
+        params: Option<Box<RawValue>>,
+        id: Id,
+    ) -> Response {
+        let method = kind.method();
+        let targets: Vec<(usize, Option<String>)> =
+            match object_field::<String>(params.as_deref(), "cursor") {
+                Some(c) => match Cursor::decode(&c) {
+                    Some(c) => {
+                        c.0.into_iter()
+                            .filter(|(i, _)| *i < self.slots.len())
+                            .map(|(i, c)| (i, Some(c)))
+                            .collect()
+                    }
+                    None => return error_response(id, codes::INVALID_PARAMS, "invalid cursor"),
+                },
+                None => (0..self.slots.len()).map(|i| (i, None)).collect(),
+            };
         // Lists are answered in full on the response; nothing is streamed for them.
         let (sink, _) = tokio::sync::mpsc::unbounded_channel();
+        let offered = std::sync::atomic::AtomicBool::new(false);
         let calls = targets.into_iter().map(|(idx, cursor)| {
             let sink = sink.clone();
+            let params = match (cursor, &params) {
+                (Some(c), Some(p)) => with_field(p, "cursor", &raw_str(&c)),
+                (Some(c), None) => Some(raw(&json!({ "cursor": c }))),
+                (None, p) => p.clone(),
+            };
+            let offered = &offered;
             async move {
                 let live = self.slots[idx].live(self).await.ok()?;
                 if !live.has_capability(kind.capability()) {
                     return None;
                 }
-                let params = cursor.map(|c| raw(&json!({ "cursor": c })));
-                let resp = self.forward(idx, method, params, &Id::Num(0), &sink).await;
+                offered.store(true, Ordering::Relaxed);
+                let resp = self
+                    .forward(
+                        idx,
+                        method,
+                        params,
+                        &Id::Num(0),
+                        &sink,
+                        &CallOptions::default(),
+                    )
+                    .await;
                 match resp {
                     Ok(Response {
                         result: Some(r), ..
                     }) => Some((idx, serde_json::from_str::<Value>(r.get()).ok()?)),
                     Ok(Response { error, .. }) => {
-                        tracing::warn!(
-                            server = self.names.server(idx),
-                            "{method} failed: {:?}",
-                            error.map(|e| e.get().to_owned())
-                        );
+                        let error = error.map(|e| e.get().to_owned()).unwrap_or_default();
+                        tracing::warn!(server = self.names.server(idx), "{method} failed: {error}");
                         None
                     }
                     Err(e) => {
@@ -257,13 +310,24 @@ impl Session {
             .into_iter()
             .flatten()
             .collect();
+        if !offered.load(Ordering::Relaxed) {
+            return error_response(
+                id,
+                codes::METHOD_NOT_FOUND,
+                format!("method not found: no server offers {}", kind.capability()),
+            );
+        }
         let merged = merge(kind, &self.names, pages);
         for c in &merged.collisions {
             tracing::error!(session = %self.id, "{c}");
         }
         {
             let mut index = self.index.lock();
+            let mut param_headers = self.param_headers.lock();
             for e in merged.entries {
+                if kind == ListKind::Tools {
+                    param_headers.insert(e.exposed.clone(), e.param_headers);
+                }
                 index.insert((kind, e.exposed), (e.server, e.original));
             }
         }
@@ -315,8 +379,15 @@ impl Session {
         };
         reference[field] = json!(original);
         let params = params.and_then(|p| with_field(&p, "ref", &raw(&reference)));
-        self.forward_or_error(idx, "completion/complete", params, id, outbox)
-            .await
+        self.forward_or_error(
+            idx,
+            "completion/complete",
+            params,
+            id,
+            outbox,
+            &CallOptions::default(),
+        )
+        .await
     }
 
     /// Sends a request to every server with `capability`; succeeds when none fails.
@@ -336,7 +407,14 @@ impl Session {
                     return None;
                 }
                 let resp = self
-                    .forward(slot.idx, method, params, &Id::Num(0), &sink)
+                    .forward(
+                        slot.idx,
+                        method,
+                        params,
+                        &Id::Num(0),
+                        &sink,
+                        &CallOptions::default(),
+                    )
                     .await;
                 match resp {
                     Ok(r) if r.is_error() => Some(format!(
@@ -364,4 +442,20 @@ impl Session {
             )
         }
     }
+}
+
+/// Points a stateless notification's `_meta` subscription id at the client's request id.
+fn tag_subscription(params: Option<Box<RawValue>>, client_id: &Id) -> Option<Box<RawValue>> {
+    let p = params?;
+    let Some(mut meta) = object_field::<serde_json::Map<String, Value>>(Some(&p), "_meta") else {
+        return Some(p);
+    };
+    if !meta.contains_key("io.modelcontextprotocol/subscriptionId") {
+        return Some(p);
+    }
+    meta.insert(
+        "io.modelcontextprotocol/subscriptionId".into(),
+        json!(client_id),
+    );
+    with_field(&p, "_meta", &raw(&Value::Object(meta))).or(Some(p))
 }

@@ -1,16 +1,22 @@
-//! A client session: its negotiated version, one connection per upstream server, and the routing
+//! A client session: its protocol generation, one connection per upstream server, and the routing
 //! of messages between them.
+//!
+//! A session-based client (2025 revisions) gets its own `Session` with its own upstream sessions,
+//! so server-initiated requests and subscriptions stay with the client that caused them. Stateless
+//! clients (2026-07-28) share one stateless `Session` whose upstream connections carry no
+//! per-client state.
 
 mod dispatch;
 mod routes;
 mod slot;
+mod stateless;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use moat_proto::{
-    ErrorObject, Id, Message, ProtocolVersion, RawValue, Response, codes, object_field,
+    ErrorObject, Id, Message, ProtocolVersion, RawValue, Response, codes, object_field, with_field,
 };
 use moat_upstream::{Inbound, UpstreamError};
 use parking_lot::Mutex;
@@ -19,16 +25,28 @@ use serde_json::{Value, json};
 
 pub(crate) use routes::Outbox;
 use routes::{Route, Routes};
-use slot::Slot;
+use slot::{Live, Slot};
+pub(crate) use stateless::{RoutingHeaders, http_status};
 
 use crate::federation::initialize::{merge_capabilities, merge_instructions};
 use crate::federation::lists::ListKind;
 use crate::federation::names::Names;
+use crate::federation::param_headers::ParamHeader;
 use crate::state::GatewayState;
+
+/// Which protocol generation a session speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// 2025 revisions: `initialize`, `Mcp-Session-Id`, server-initiated requests.
+    Stateful,
+    /// 2026-07-28: every request stands alone.
+    Stateless,
+}
 
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
     pub(crate) version: ProtocolVersion,
+    pub(crate) mode: Mode,
     pub(crate) gateway: Arc<GatewayState>,
     names: Names,
     slots: Vec<Slot>,
@@ -39,9 +57,52 @@ pub(crate) struct Session {
     initialized: AtomicBool,
     /// Unprefixed names seen in lists → (server, name there), for federations without prefixes.
     index: Mutex<HashMap<(ListKind, String), (usize, String)>>,
+    /// Tools' `x-mcp-header` arguments by the name the client sees.
+    param_headers: Mutex<HashMap<String, Vec<ParamHeader>>>,
+    next_token: AtomicU64,
 }
 
 impl Session {
+    fn new(
+        gateway: Arc<GatewayState>,
+        mode: Mode,
+        version: ProtocolVersion,
+        init_params: Value,
+    ) -> Arc<Self> {
+        let config = gateway.config.load_full();
+        Arc::new(Self {
+            id: new_session_id().into(),
+            version,
+            mode,
+            names: Names::new(&config),
+            slots: config
+                .upstreams
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, c)| Slot::new(i, c))
+                .collect(),
+            gateway,
+            routes: Routes::default(),
+            get_stream: Mutex::new(None),
+            init_params,
+            initialized: AtomicBool::new(mode == Mode::Stateless),
+            index: Mutex::new(HashMap::new()),
+            param_headers: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(0),
+        })
+    }
+
+    /// The session every stateless request shares; upstreams are reached on first use.
+    pub(crate) fn stateless(gateway: Arc<GatewayState>) -> Arc<Self> {
+        Self::new(
+            gateway,
+            Mode::Stateless,
+            ProtocolVersion::V2026_07_28,
+            json!({}),
+        )
+    }
+
     /// Handles `initialize`: connects to every upstream at once and merges what they offer.
     /// A server that fails is left out (and retried later); the session still starts.
     pub(crate) async fn start(
@@ -59,41 +120,40 @@ impl Session {
             .and_then(|p| serde_json::from_str(p.get()).ok())
             .unwrap_or_else(|| json!({}));
         init_params["protocolVersion"] = json!(version.as_str());
-        let config = gateway.config.load_full();
-        let session = Arc::new(Self {
-            id: new_session_id().into(),
-            version,
-            names: Names::new(&config),
-            slots: config
-                .upstreams
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, c)| Slot::new(i, c))
-                .collect(),
-            gateway,
-            routes: Routes::default(),
-            get_stream: Mutex::new(None),
-            init_params,
-            initialized: AtomicBool::new(false),
-            index: Mutex::new(HashMap::new()),
-        });
-        let lives = futures::future::join_all(session.slots.iter().map(|s| s.live(&session))).await;
-        let up: Vec<(&str, Value)> = lives
-            .iter()
-            .zip(&session.slots)
-            .filter_map(|(l, s)| Some((s.cfg.name.as_str(), l.as_ref().ok()?.init.clone())))
-            .collect();
-        let capabilities = merge_capabilities(up.iter().filter_map(|(_, i)| i.get("capabilities")));
+        let session = Self::new(gateway, Mode::Stateful, version, init_params);
+        let lives = session.connect_all().await;
         let mut result = json!({
             "protocolVersion": version.as_str(),
-            "capabilities": capabilities,
+            "capabilities": session.capabilities(&lives),
             "serverInfo": {"name": "moat", "version": env!("CARGO_PKG_VERSION")},
         });
-        if let Some(text) = merge_instructions(up.iter().map(|(n, i)| (*n, i))) {
+        if let Some(text) = session.instructions(&lives) {
             result["instructions"] = json!(text);
         }
         Ok((session, result))
+    }
+
+    /// Every upstream, connected (or not) concurrently.
+    async fn connect_all(self: &Arc<Self>) -> Vec<Option<Arc<Live>>> {
+        let lives = futures::future::join_all(self.slots.iter().map(|s| s.live(self))).await;
+        lives.into_iter().map(Result::ok).collect()
+    }
+
+    fn capabilities(&self, lives: &[Option<Arc<Live>>]) -> Value {
+        merge_capabilities(
+            lives
+                .iter()
+                .flatten()
+                .filter_map(|l| l.init.get("capabilities")),
+        )
+    }
+
+    fn instructions(&self, lives: &[Option<Arc<Live>>]) -> Option<String> {
+        let named = lives
+            .iter()
+            .zip(&self.slots)
+            .filter_map(|(l, s)| Some((s.cfg.name.as_str(), &l.as_ref()?.init)));
+        merge_instructions(named)
     }
 
     pub(crate) fn client_initialized(&self) -> bool {
@@ -110,63 +170,104 @@ impl Session {
     }
 
     /// Sends one request to upstream `idx` and waits for its answer, routing whatever the server
-    /// sends meanwhile to `outbox`.
+    /// sends meanwhile to `outbox`. If this future is dropped (the client went away) the upstream
+    /// request is cancelled.
     async fn forward(
         self: &Arc<Self>,
         idx: usize,
         method: &str,
-        params: Option<Box<RawValue>>,
+        mut params: Option<Box<RawValue>>,
         downstream_id: &Id,
         outbox: &Outbox,
+        options: &moat_upstream::CallOptions,
     ) -> Result<Response, UpstreamError> {
         let live = self.slots[idx].live(self).await?;
-        let progress_token = object_field::<Value>(params.as_deref(), "_meta")
-            .and_then(|m| m.get("progressToken").map(Value::to_string));
-        let call = live.conn.call(method, params)?;
-        let upstream_id = call.id;
+        let meta = object_field::<serde_json::Map<String, Value>>(params.as_deref(), "_meta");
+        let client_token = meta.as_ref().and_then(|m| m.get("progressToken")).cloned();
+        let (upstream_token, client_token) = match (client_token, self.mode) {
+            (None, _) => (None, None),
+            (Some(t), Mode::Stateful) => (Some(t.to_string()), None),
+            // Stateless clients share the upstream connection: give each request its own token.
+            (Some(t), Mode::Stateless) => {
+                let ours = json!(format!(
+                    "moat-{}",
+                    self.next_token.fetch_add(1, Ordering::Relaxed)
+                ));
+                let mut meta = meta.unwrap_or_default();
+                meta.insert("progressToken".into(), ours.clone());
+                let raw_meta = serde_json::value::to_raw_value(&meta).ok();
+                params = match (params, raw_meta) {
+                    (Some(p), Some(m)) => with_field(&p, "_meta", &m).or(Some(p)),
+                    (p, _) => p,
+                };
+                (
+                    Some(ours.to_string()),
+                    serde_json::value::to_raw_value(&t).ok(),
+                )
+            }
+        };
+        // The route exists before the request leaves, so nothing the server sends about it is lost.
+        let upstream_id = live.conn.allocate_id();
         let route = Route {
             outbox: outbox.clone(),
             downstream_id: downstream_id.clone(),
-            progress_token,
+            upstream_token,
+            client_token,
         };
         self.routes.add(idx, upstream_id, route);
-        // Removed however this future ends, including when the client goes away mid-call.
-        let _cleanup = RouteGuard {
+        let mut guard = RouteGuard {
             session: self,
+            live: &live,
             idx,
             upstream_id,
+            finished: false,
         };
-        call.wait().await
+        let call = live.conn.call_as(upstream_id, method, params, options)?;
+        let result = call.wait().await;
+        guard.finished = true;
+        result
     }
 
     /// A server-initiated message from upstream `idx`.
     pub(crate) fn on_upstream_message(&self, idx: usize, event: Inbound) {
-        let (msg, target) = match event {
+        let (msg, route) = match event {
+            Inbound::Request { request, .. } if self.mode == Mode::Stateless => {
+                tracing::warn!(server = self.names.server(idx), method = %request.method, "stateless server sent a request; dropped");
+                return;
+            }
             Inbound::Request {
                 mut request,
                 related,
             } => {
-                let target = self.routes.target(idx, related, None);
+                let route = self.routes.target(idx, related, None);
                 let id = self.routes.register_server_request(idx, request.id.clone());
                 request.id = Id::Num(id);
-                (Message::from(request), target)
+                (Message::from(request), route)
             }
             Inbound::Notification {
                 notification,
                 related,
             } => {
-                let token = object_field::<Value>(notification.params.as_deref(), "progressToken")
-                    .map(|t| t.to_string());
-                let target = self.routes.target(idx, related, token.as_deref());
-                match self.rewrite_notification(idx, notification) {
-                    Some(n) => (Message::from(n), target),
+                let params = notification.params.as_deref();
+                let token = object_field::<Value>(params, "progressToken").map(|t| t.to_string());
+                let subscription = object_field::<Value>(params, "_meta").and_then(|m| {
+                    m.get("io.modelcontextprotocol/subscriptionId")
+                        .and_then(Value::as_i64)
+                });
+                let route = self
+                    .routes
+                    .target(idx, related.or(subscription), token.as_deref());
+                match self.rewrite_notification(idx, notification, route.as_ref()) {
+                    Some(n) => (Message::from(n), route),
                     None => return,
                 }
             }
             Inbound::Closed(_) => return,
         };
-        let target = target.or_else(|| self.get_stream.lock().clone());
-        match target {
+        let outbox = route
+            .map(|r| r.outbox)
+            .or_else(|| self.get_stream.lock().clone());
+        match outbox {
             Some(outbox) if outbox.send(msg).is_ok() => {}
             _ => {
                 tracing::debug!(session = %self.id, server = self.names.server(idx), "no open client stream; message dropped")
@@ -207,15 +308,23 @@ impl Session {
     }
 }
 
+/// Removes a request's route when its forwarding ends, and cancels it upstream if it ended early.
 struct RouteGuard<'a> {
     session: &'a Session,
+    live: &'a Live,
     idx: usize,
     upstream_id: i64,
+    finished: bool,
 }
 
 impl Drop for RouteGuard<'_> {
     fn drop(&mut self) {
         self.session.routes.remove(self.idx, self.upstream_id);
+        if !self.finished {
+            self.live
+                .conn
+                .cancel(self.upstream_id, "the client went away");
+        }
     }
 }
 

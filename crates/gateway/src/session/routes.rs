@@ -12,11 +12,15 @@ use tokio::sync::mpsc;
 pub(crate) type Outbox = mpsc::UnboundedSender<Message>;
 
 /// A client request being served by an upstream.
+#[derive(Clone)]
 pub(crate) struct Route {
     pub(crate) outbox: Outbox,
     pub(crate) downstream_id: Id,
-    /// The client's progress token, raw JSON, if it asked for progress.
-    pub(crate) progress_token: Option<String>,
+    /// The progress token as the upstream knows it (raw JSON), if the client asked for progress.
+    pub(crate) upstream_token: Option<String>,
+    /// The client's own token, where moat replaced it upstream (shared stateless connections,
+    /// where two clients may pick the same token).
+    pub(crate) client_token: Option<Box<moat_proto::RawValue>>,
 }
 
 #[derive(Default)]
@@ -37,27 +41,27 @@ impl Routes {
         self.inflight.lock().remove(&(idx, upstream_id));
     }
 
-    /// The stream for a message from upstream `idx`: the request the transport tied it to; else
-    /// the request whose progress token it carries; else that upstream's oldest open request.
+    /// The request a message from upstream `idx` belongs to: the one the transport tied it to, or
+    /// whose id it names as its subscription; else the one whose progress token it carries; else
+    /// that upstream's oldest open request.
     pub(crate) fn target(
         &self,
         idx: usize,
         related: Option<i64>,
         token: Option<&str>,
-    ) -> Option<Outbox> {
+    ) -> Option<Route> {
         let inflight = self.inflight.lock();
         if let Some(r) = related.and_then(|id| inflight.get(&(idx, id))) {
-            return Some(r.outbox.clone());
+            return Some(r.clone());
         }
         let mine = inflight.iter().filter(|((i, _), _)| *i == idx);
-        if let Some((_, r)) = token.and_then(|t| {
+        let by_token = token.and_then(|t| {
             mine.clone()
-                .find(|(_, r)| r.progress_token.as_deref() == Some(t))
-        }) {
-            return Some(r.outbox.clone());
-        }
-        mine.min_by_key(|((_, id), _)| *id)
-            .map(|(_, r)| r.outbox.clone())
+                .find(|(_, r)| r.upstream_token.as_deref() == Some(t))
+        });
+        by_token
+            .or_else(|| mine.min_by_key(|((_, id), _)| *id))
+            .map(|(_, r)| r.clone())
     }
 
     /// The upstream request serving the client's request `downstream_id`, to cancel it.
@@ -96,19 +100,18 @@ mod tests {
 
     fn route(id: i64, token: Option<&str>) -> (Route, mpsc::UnboundedReceiver<Message>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (
-            Route {
-                outbox: tx,
-                downstream_id: Id::Num(id),
-                progress_token: token.map(str::to_owned),
-            },
-            rx,
-        )
+        let route = Route {
+            outbox: tx,
+            downstream_id: Id::Num(id),
+            upstream_token: token.map(str::to_owned),
+            client_token: None,
+        };
+        (route, rx)
     }
 
-    fn lands(target: Option<Outbox>, rx: &mut mpsc::UnboundedReceiver<Message>) -> bool {
+    fn lands(target: Option<Route>, rx: &mut mpsc::UnboundedReceiver<Message>) -> bool {
         let msg = Message::from(moat_proto::Notification::new("x", None));
-        target.unwrap().send(msg).unwrap();
+        target.unwrap().outbox.send(msg).unwrap();
         rx.try_recv().is_ok()
     }
 

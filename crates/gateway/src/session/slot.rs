@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use moat_config::UpstreamConfig;
-use moat_proto::{Notification, RawValue};
+use moat_proto::{Notification, ProtocolVersion, RawValue};
 use moat_upstream::{Connection, Inbound, UpstreamError, UpstreamErrorKind};
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::Session;
+use super::{Mode, Session};
 
 /// A connected server and what it said when initialized.
 pub(crate) struct Live {
@@ -125,21 +125,47 @@ impl Slot {
         let (conn, inbound) = Connection::connect(&self.cfg, &session.gateway.connect).await?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::spawn(pump(Arc::downgrade(session), self.idx, generation, inbound));
-        let params = session.upstream_init_params();
-        let resp = conn.call("initialize", params)?.wait().await?;
-        let protocol = |why: String| UpstreamError {
+        let init = match session.mode {
+            Mode::Stateful => self.initialize(&conn, session).await?,
+            Mode::Stateless => self.discover(&conn).await?,
+        };
+        Ok(Arc::new(Live { conn, init }))
+    }
+
+    fn protocol_error(&self, why: String) -> UpstreamError {
+        UpstreamError {
             server: self.cfg.name.clone(),
             kind: UpstreamErrorKind::Protocol(why),
-        };
-        if let Some(err) = resp.error {
-            return Err(protocol(format!("initialize failed: {}", err.get())));
         }
-        let init: Value = resp
-            .result
+    }
+
+    /// The object result of a handshake request, or why there is none.
+    async fn handshake(
+        &self,
+        conn: &Connection,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Value, UpstreamError> {
+        let resp = conn.call(method, params)?.wait().await?;
+        if let Some(err) = resp.error {
+            return Err(self.protocol_error(format!("{method} failed: {}", err.get())));
+        }
+        resp.result
             .as_deref()
-            .map(RawValue::get)
-            .and_then(|r| serde_json::from_str(r).ok())
-            .ok_or_else(|| protocol("initialize result is not an object".into()))?;
+            .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+            .filter(Value::is_object)
+            .ok_or_else(|| self.protocol_error(format!("{method} result is not an object")))
+    }
+
+    /// The 2025 handshake, on behalf of the session's client.
+    async fn initialize(
+        &self,
+        conn: &Connection,
+        session: &Arc<Session>,
+    ) -> Result<Value, UpstreamError> {
+        let init = self
+            .handshake(conn, "initialize", session.upstream_init_params())
+            .await?;
         let version = init
             .get("protocolVersion")
             .and_then(Value::as_str)
@@ -147,11 +173,37 @@ impl Slot {
             .to_owned();
         if session.client_initialized() {
             conn.notify(Notification::new("notifications/initialized", None))?;
-            conn.initialized(&version);
+            conn.set_protocol_version(&version);
+            conn.open_listen_stream();
         }
         tracing::info!(server = %self.cfg.name, session = %session.id, %version, "upstream session initialized");
-        Ok(Arc::new(Live { conn, init }))
+        Ok(init)
     }
+
+    /// The 2026-07-28 equivalent: no session, just what the server offers. A server that does
+    /// not answer `server/discover` does not speak the stateless revision.
+    async fn discover(&self, conn: &Connection) -> Result<Value, UpstreamError> {
+        conn.set_protocol_version(ProtocolVersion::V2026_07_28.as_str());
+        let found = self
+            .handshake(conn, "server/discover", moat_request_meta())
+            .await;
+        found.map_err(|e| {
+            self.protocol_error(format!(
+                "does not speak MCP 2026-07-28 ({}); reach it with a 2025 client session instead",
+                e.kind
+            ))
+        })
+    }
+}
+
+/// The `_meta` moat sends on requests it makes for itself in stateless mode.
+pub(crate) fn moat_request_meta() -> Option<Box<RawValue>> {
+    let meta = serde_json::json!({"_meta": {
+        "io.modelcontextprotocol/protocolVersion": ProtocolVersion::V2026_07_28.as_str(),
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "moat", "version": env!("CARGO_PKG_VERSION")},
+    }});
+    serde_json::value::to_raw_value(&meta).ok()
 }
 
 /// Carries a connection's server-initiated traffic into the session until either ends.
