@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub allowed_hosts: Option<Vec<String>>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: Option<u64>,
+    /// A session unused this long is ended and its upstream sessions closed, e.g. `30m`.
+    pub session_idle_timeout: Option<String>,
     /// How tools, prompts and resources of several upstreams are named.
     pub federation: Option<RawFederation>,
     /// The MCP servers behind moat, by name, in the order their entries are listed.

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 use crate::error::ConfigError;
 use crate::locate::line_of;
 use crate::raw::RawConfig;
-use crate::upstream::UpstreamConfig;
+use crate::upstream::{UpstreamConfig, parse_duration};
 
 /// Default MCP listener.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8940";
 /// Default request body limit: 4 MiB.
 pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Default idle time after which a session ends.
+pub(crate) const DEFAULT_SESSION_IDLE: std::time::Duration =
+    std::time::Duration::from_secs(30 * 60);
 
 /// When a server's name is put in front of its tools' and prompts' names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +81,8 @@ pub struct Config {
     pub hosts: HostPolicy,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Sessions unused this long are ended.
+    pub session_idle_timeout: std::time::Duration,
     /// Global prefix mode.
     pub prefix: PrefixMode,
     /// Between server name and tool or prompt name.
@@ -156,6 +162,10 @@ impl Config {
                 usize::try_from(n).map_err(|_| ConfigError::new("max_body_bytes", "too large"))?
             }
         };
+        let session_idle_timeout = match raw.session_idle_timeout {
+            None => DEFAULT_SESSION_IDLE,
+            Some(t) => parse_duration(&t, "session_idle_timeout")?,
+        };
         let mut upstreams = Vec::with_capacity(raw.upstreams.len());
         for (name, up) in raw.upstreams {
             if name.contains(&separator) {
@@ -176,6 +186,7 @@ impl Config {
             tls,
             hosts,
             max_body_bytes,
+            session_idle_timeout,
             prefix,
             separator,
             upstreams,

@@ -106,15 +106,7 @@ impl UpstreamConfig {
         let name = UpstreamName::new(name).map_err(|m| ConfigError::new(at(""), m))?;
         let timeout = match raw.timeout {
             None => DEFAULT_TIMEOUT,
-            Some(t) => humantime::parse_duration(&t)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        at(".timeout"),
-                        format!("{t:?} is not a duration such as 30s or 500ms"),
-                    )
-                })?,
+            Some(t) => parse_duration(&t, &at(".timeout"))?,
         };
         let prefix = raw
             .prefix
@@ -165,6 +157,19 @@ impl UpstreamConfig {
             prefix,
         })
     }
+}
+
+/// A positive duration such as `30s`, `500ms` or `15m`.
+pub(crate) fn parse_duration(text: &str, field: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            ConfigError::new(
+                field,
+                format!("{text:?} is not a duration such as 30s or 500ms"),
+            )
+        })
 }
 
 fn stdio(raw: RawStdio, at: &str) -> Result<Transport, ConfigError> {

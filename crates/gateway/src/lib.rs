@@ -67,6 +67,7 @@ impl Gateway {
             sessions: dashmap::DashMap::new(),
             connect,
             stateless: std::sync::OnceLock::new(),
+            started: std::time::Instant::now(),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -85,6 +86,8 @@ impl Gateway {
             .map_err(|source| GatewayError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(GatewayError::Serve)?;
         let app = http::router(self.state.clone());
+        let reaper = tokio::spawn(self.state.clone().reap_idle_sessions());
+        let _stop_reaper = AbortOnDrop(reaper);
         match &config.tls {
             None => {
                 tracing::info!("moat listening on http://{local}/mcp");
@@ -102,5 +105,14 @@ impl Gateway {
                     .map_err(GatewayError::Serve)
             }
         }
+    }
+}
+
+/// Stops a background task when the gateway stops serving.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -17,4 +17,31 @@ pub(crate) struct GatewayState {
     pub(crate) connect: ConnectOptions,
     /// The one session all stateless (2026-07-28) requests share, made on first use.
     pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
+    pub(crate) started: std::time::Instant,
+}
+
+impl GatewayState {
+    /// Milliseconds since the gateway started: a cheap monotonic clock for idle tracking.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Ends sessions idle longer than the configured limit, checking a few times per limit.
+    pub(crate) async fn reap_idle_sessions(self: Arc<Self>) {
+        loop {
+            let limit = self.config.load().session_idle_timeout;
+            tokio::time::sleep((limit / 4).clamp(
+                std::time::Duration::from_millis(250),
+                std::time::Duration::from_secs(60),
+            ))
+            .await;
+            self.sessions.retain(|id, s| {
+                let keep = !s.idle_longer_than(limit);
+                if !keep {
+                    tracing::info!(session = %id, "session ended after {limit:?} idle");
+                }
+                keep
+            });
+        }
+    }
 }

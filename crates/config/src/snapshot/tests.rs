@@ -17,6 +17,18 @@ fn empty_file_gives_defaults() {
     let c = load("").unwrap();
     assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
     assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY);
+    assert_eq!(c.session_idle_timeout, DEFAULT_SESSION_IDLE);
+    assert_eq!(
+        load("session_idle_timeout: 90s\n")
+            .unwrap()
+            .session_idle_timeout
+            .as_secs(),
+        90
+    );
+    assert_eq!(
+        load("session_idle_timeout: 0s\n").unwrap_err().field,
+        "session_idle_timeout"
+    );
     assert_eq!(c.prefix, PrefixMode::Always);
     assert!(c.hosts.hosts.contains(&"localhost".to_owned()));
     assert!(

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::guard::{accepts, check_host_origin, protocol_version};
-use super::reply::{answer, http_error, sse};
+use super::reply::{answer, http_error, sse_body};
 use super::stateless;
 use crate::session::{Outbox, Session};
 use crate::state::GatewayState;
@@ -55,6 +55,7 @@ fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session
             "unknown or ended session",
         ));
     };
+    session.touch();
     if version.is_some_and(|v| v != session.version) {
         let why = format!(
             "MCP-Protocol-Version does not match the session's negotiated {}",
@@ -131,7 +132,7 @@ async fn initialize(state: Arc<GatewayState>, req: Request, sse_ok: bool) -> Htt
     let result = serde_json::value::to_raw_value(&result).unwrap_or_default();
     let (tx, rx) = mpsc::unbounded_channel();
     let _ = tx.send(moat_proto::Response::result(req.id, result).into());
-    let mut resp = answer(rx, 1, false, sse_ok, |_| StatusCode::OK).await;
+    let mut resp = answer(rx, 1, false, sse_ok, |_| StatusCode::OK, None).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(SESSION_HEADER, v);
     }
@@ -187,7 +188,8 @@ async fn handle(
     if expected == 0 {
         return StatusCode::ACCEPTED.into_response();
     }
-    answer(rx, expected, batch, sse_ok, |_| StatusCode::OK).await
+    let resumable = Some((&session.events, session.primes_streams()));
+    answer(rx, expected, batch, sse_ok, |_| StatusCode::OK, resumable).await
 }
 
 pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpResponse {
@@ -209,9 +211,14 @@ pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpRespons
             "GET needs Accept: text/event-stream",
         );
     }
-    let (tx, rx) = mpsc::unbounded_channel();
-    session.set_get_stream(tx);
-    sse(UnboundedReceiverStream::new(rx))
+    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    if let Some(frames) = last.and_then(|id| session.events.resume(id)) {
+        return sse_body(UnboundedReceiverStream::new(frames));
+    }
+    if let Some(id) = last {
+        tracing::debug!(session = %session.id, "cannot resume after event {id:?}; opening a new stream");
+    }
+    sse_body(UnboundedReceiverStream::new(session.open_get_stream()))
 }
 
 pub(crate) async fn delete(State(state): Shared, headers: HeaderMap) -> HttpResponse {

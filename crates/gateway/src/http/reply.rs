@@ -1,15 +1,21 @@
 //! Turning what a session produces into HTTP responses: a JSON body when the answer is all there
 //! is, an SSE stream when the server has more to say first.
 
-use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::body::Body;
 use axum::response::{IntoResponse, Response as HttpResponse};
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderValue, StatusCode, header};
 use moat_proto::{ErrorObject, Message, Response};
 use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use crate::session::{EventLog, frame};
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// An HTTP error carrying a JSON-RPC error body with a null id.
 pub(crate) fn http_error(
@@ -40,16 +46,39 @@ fn json(body: Vec<u8>) -> HttpResponse {
         .into_response()
 }
 
-fn event(msg: &Message) -> Result<Event, Infallible> {
-    Ok(Event::default().event("message").data(msg.to_json()))
+/// An event-stream response from ready frames, with keep-alive comments while it is quiet.
+/// Frames are written by hand (not with axum's `Sse`) because a priming event needs an empty
+/// `data:` line, which axum does not emit.
+pub(crate) fn sse_body(frames: impl Stream<Item = Bytes> + Send + 'static) -> HttpResponse {
+    let mut ticks = tokio::time::interval(KEEP_ALIVE);
+    ticks.reset();
+    let body = futures::stream::unfold(
+        (Box::pin(frames), ticks),
+        |(mut frames, mut ticks)| async move {
+            let next = tokio::select! {
+                f = frames.next() => f?,
+                _ = ticks.tick() => Bytes::from_static(b": keep-alive\n\n"),
+            };
+            Some((Ok::<_, std::convert::Infallible>(next), (frames, ticks)))
+        },
+    );
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    (headers, Body::from_stream(body)).into_response()
 }
 
-/// Server-sent events from a stream of messages, with keep-alive comments.
+/// An event stream of messages without event ids (nothing to resume).
 pub(crate) fn sse(stream: impl Stream<Item = Message> + Send + 'static) -> HttpResponse {
-    Sse::new(stream.map(|m| event(&m)))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+    sse_body(stream.map(|m| frame(None, &m.to_json())))
 }
+
+/// Resumability of a session's streams: its event log, and whether to send priming events.
+pub(crate) type Resumable<'a> = Option<(&'a Arc<EventLog>, bool)>;
 
 /// Collects the answers to `expected` requests from `rx`. While only responses arrive they are
 /// returned as JSON (an array for a batch); the first other message (progress, logging, a server
@@ -61,6 +90,7 @@ pub(crate) async fn answer(
     batch: bool,
     sse_ok: bool,
     status: fn(&Message) -> StatusCode,
+    resumable: Resumable<'_>,
 ) -> HttpResponse {
     let mut done = Vec::with_capacity(expected);
     while done.len() < expected {
@@ -68,7 +98,13 @@ pub(crate) async fn answer(
         if matches!(msg, Message::Response(_)) {
             done.push(msg);
         } else if sse_ok {
-            return stream_rest(done, msg, rx, expected);
+            let rest = rest_of_stream(done, msg, rx, expected);
+            return match resumable {
+                Some((log, priming)) => {
+                    sse_body(UnboundedReceiverStream::new(log.start(rest, priming).1))
+                }
+                None => sse(rest),
+            };
         } else {
             tracing::debug!(
                 "client does not accept SSE; dropped a {:?} message",
@@ -78,29 +114,29 @@ pub(crate) async fn answer(
     }
     if batch {
         let items: Vec<&Message> = done.iter().collect();
-        json(serde_json::to_vec(&items).unwrap_or_default())
-    } else {
-        match done.first() {
-            Some(m) => {
-                let mut resp = json(m.to_bytes());
-                *resp.status_mut() = status(m);
-                resp
-            }
-            None => http_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                moat_proto::codes::INTERNAL_ERROR,
-                "no response",
-            ),
+        return json(serde_json::to_vec(&items).unwrap_or_default());
+    }
+    match done.first() {
+        Some(m) => {
+            let mut resp = json(m.to_bytes());
+            *resp.status_mut() = status(m);
+            resp
         }
+        None => http_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            moat_proto::codes::INTERNAL_ERROR,
+            "no response",
+        ),
     }
 }
 
-fn stream_rest(
+/// What was received so far, then everything up to and including the last response.
+fn rest_of_stream(
     done: Vec<Message>,
     first: Message,
     rx: mpsc::UnboundedReceiver<Message>,
     expected: usize,
-) -> HttpResponse {
+) -> impl Stream<Item = Message> + Send + 'static {
     let already = done.len();
     let head = futures::stream::iter(done.into_iter().chain(std::iter::once(first)));
     // Ends right after the last response, without waiting for the channel to close.
@@ -112,5 +148,5 @@ fn stream_rest(
         let seen = seen + usize::from(matches!(msg, Message::Response(_)));
         Some((msg, (rx, seen)))
     });
-    sse(head.chain(tail))
+    head.chain(tail)
 }

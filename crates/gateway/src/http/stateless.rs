@@ -71,5 +71,5 @@ pub(super) async fn post(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     spawn_request(session, req, tx, options);
-    answer(rx, 1, false, sse_ok, http_status).await
+    answer(rx, 1, false, sse_ok, http_status, None).await
 }

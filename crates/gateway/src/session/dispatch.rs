@@ -134,8 +134,6 @@ impl Session {
                     n.params = with_field(params?, "progressToken", token);
                 }
             }
-            // moat acknowledges a client's subscription itself, once for all servers.
-            "notifications/subscriptions/acknowledged" => return None,
             _ => {}
         }
         if self.mode == Mode::Stateless

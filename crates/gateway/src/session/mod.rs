@@ -7,6 +7,7 @@
 //! per-client state.
 
 mod dispatch;
+mod events;
 mod routes;
 mod slot;
 mod stateless;
@@ -23,6 +24,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde_json::{Value, json};
 
+pub(crate) use events::{EventLog, frame};
 pub(crate) use routes::Outbox;
 use routes::{Route, Routes};
 use slot::{Live, Slot};
@@ -51,7 +53,10 @@ pub(crate) struct Session {
     names: Names,
     slots: Vec<Slot>,
     routes: Routes,
-    get_stream: Mutex<Option<Outbox>>,
+    /// The GET stream's sender and its id in the event log.
+    get_stream: Mutex<Option<(Outbox, u64)>>,
+    /// Numbered events of this session's SSE streams, for `Last-Event-ID` resumption.
+    pub(crate) events: Arc<EventLog>,
     /// The client's `initialize` params, with the negotiated version: replayed on reconnects.
     init_params: Value,
     initialized: AtomicBool,
@@ -60,6 +65,8 @@ pub(crate) struct Session {
     /// Tools' `x-mcp-header` arguments by the name the client sees.
     param_headers: Mutex<HashMap<String, Vec<ParamHeader>>>,
     next_token: AtomicU64,
+    /// When the client last used the session, in ms since the gateway started.
+    last_seen: AtomicU64,
 }
 
 impl Session {
@@ -70,7 +77,7 @@ impl Session {
         init_params: Value,
     ) -> Arc<Self> {
         let config = gateway.config.load_full();
-        Arc::new(Self {
+        let session = Arc::new(Self {
             id: new_session_id().into(),
             version,
             mode,
@@ -85,12 +92,16 @@ impl Session {
             gateway,
             routes: Routes::default(),
             get_stream: Mutex::new(None),
+            events: Arc::default(),
             init_params,
             initialized: AtomicBool::new(mode == Mode::Stateless),
             index: Mutex::new(HashMap::new()),
             param_headers: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
-        })
+            last_seen: AtomicU64::new(0),
+        });
+        session.touch();
+        session
     }
 
     /// The session every stateless request shares; upstreams are reached on first use.
@@ -156,6 +167,26 @@ impl Session {
         merge_instructions(named)
     }
 
+    /// Records that the client used the session now.
+    pub(crate) fn touch(&self) {
+        self.last_seen
+            .store(self.gateway.uptime_ms(), Ordering::Relaxed);
+    }
+
+    /// Whether the client has neither used the session for `limit` nor holds its GET stream open.
+    pub(crate) fn idle_longer_than(&self, limit: std::time::Duration) -> bool {
+        let listening = self
+            .get_stream
+            .lock()
+            .as_ref()
+            .is_some_and(|(_, sid)| self.events.has_subscriber(*sid));
+        let idle = self
+            .gateway
+            .uptime_ms()
+            .saturating_sub(self.last_seen.load(Ordering::Relaxed));
+        !listening && u128::from(idle) > limit.as_millis()
+    }
+
     pub(crate) fn client_initialized(&self) -> bool {
         self.initialized.load(Ordering::Acquire)
     }
@@ -164,9 +195,23 @@ impl Session {
         serde_json::value::to_raw_value(&self.init_params).ok()
     }
 
-    /// Makes `outbox` the stream for messages that belong to no request.
-    pub(crate) fn set_get_stream(&self, outbox: Outbox) {
-        *self.get_stream.lock() = Some(outbox);
+    /// Opens the stream for messages that belong to no request (replacing an older one) and
+    /// returns the client's end of it.
+    pub(crate) fn open_get_stream(&self) -> tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let source = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+        let (sid, frames) = self.events.start(source, self.primes_streams());
+        *self.get_stream.lock() = Some((tx, sid));
+        frames
+    }
+
+    /// Whether this session's SSE streams start with a priming event (2025-11-25 and later).
+    pub(crate) fn primes_streams(&self) -> bool {
+        self.version >= ProtocolVersion::V2025_11_25
+    }
+
+    fn get_outbox(&self) -> Option<Outbox> {
+        self.get_stream.lock().as_ref().map(|(tx, _)| tx.clone())
     }
 
     /// Sends one request to upstream `idx` and waits for its answer, routing whatever the server
@@ -264,9 +309,7 @@ impl Session {
             }
             Inbound::Closed(_) => return,
         };
-        let outbox = route
-            .map(|r| r.outbox)
-            .or_else(|| self.get_stream.lock().clone());
+        let outbox = route.map(|r| r.outbox).or_else(|| self.get_outbox());
         match outbox {
             Some(outbox) if outbox.send(msg).is_ok() => {}
             _ => {
@@ -280,7 +323,7 @@ impl Session {
         if !self.slots[idx].closed(generation, error) {
             return;
         }
-        let Some(get) = self.get_stream.lock().clone() else {
+        let Some(get) = self.get_outbox() else {
             return;
         };
         for kind in ["tools", "prompts", "resources"] {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use moat_proto::{
-    ErrorObject, Id, Notification, ProtocolVersion, Request, Response, codes, header_value,
-    object_field,
+    ErrorObject, Id, Message, Notification, ProtocolVersion, Request, Response, codes,
+    header_value, object_field,
 };
 use moat_upstream::CallOptions;
 use serde_json::{Map, Value, json};
@@ -287,47 +287,97 @@ impl Session {
         let filter = object_field::<Value>(req.params.as_deref(), "notifications")
             .unwrap_or_else(|| json!({}));
         let ack = json!({"_meta": {"io.modelcontextprotocol/subscriptionId": req.id}, "notifications": filter});
-        let _ = outbox.send(
-            Notification::new("notifications/subscriptions/acknowledged", Some(raw(&ack))).into(),
-        );
+        let ack = Notification::new(ACKNOWLEDGED, Some(raw(&ack))).into();
         let lives = self.connect_all().await;
-        let can_notify = |init: &Value| {
-            let caps = init.get("capabilities");
-            let flag = |cap: &str, f: &str| {
-                caps.and_then(|c| c.get(cap))
-                    .and_then(|c| c.get(f))
-                    .and_then(Value::as_bool)
-                    == Some(true)
-            };
-            flag("tools", "listChanged")
-                || flag("prompts", "listChanged")
-                || flag("resources", "listChanged")
-                || flag("resources", "subscribe")
-        };
+        let listening: Vec<usize> = lives
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.as_ref().is_some_and(|l| can_notify(&l.init)))
+            .map(|(i, _)| i)
+            .collect();
+        // The client's acknowledgement waits for every server's, so that nothing that changes
+        // after the client sees it can be missed.
+        let (relay, upstream) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(relay_after_acks(
+            upstream,
+            outbox.clone(),
+            ack,
+            listening.len(),
+        ));
         let options = CallOptions {
             headers: Vec::new(),
             unbounded: true,
         };
-        let streams = lives
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.as_ref().is_some_and(|l| can_notify(&l.init)))
-            .map(|(idx, _)| {
-                self.forward(
-                    idx,
-                    "subscriptions/listen",
-                    req.params.clone(),
-                    &req.id,
-                    outbox,
-                    &options,
-                )
-            });
-        for ended in futures::future::join_all(streams).await {
-            if let Err(e) = ended {
-                tracing::warn!("subscriptions/listen: {e}");
+        let streams = listening.into_iter().map(|idx| {
+            let relay = relay.clone();
+            let options = &options;
+            let params = req.params.clone();
+            let id = &req.id;
+            async move {
+                let ended = self
+                    .forward(idx, "subscriptions/listen", params, id, &relay, options)
+                    .await;
+                if let Err(e) = ended {
+                    tracing::warn!("subscriptions/listen: {e}");
+                    // A server that failed will not acknowledge: count it as done.
+                    let _ = relay.send(Notification::new(ACKNOWLEDGED, None).into());
+                }
             }
-        }
+        });
+        futures::future::join_all(streams).await;
         Response::result(req.id, raw(&json!({"resultType": "complete"})))
+    }
+}
+
+const ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
+
+/// Whether a server announced anything a listen stream would carry.
+fn can_notify(init: &Value) -> bool {
+    let caps = init.get("capabilities");
+    let flag = |cap: &str, f: &str| {
+        caps.and_then(|c| c.get(cap))
+            .and_then(|c| c.get(f))
+            .and_then(Value::as_bool)
+            == Some(true)
+    };
+    flag("tools", "listChanged")
+        || flag("prompts", "listChanged")
+        || flag("resources", "listChanged")
+        || flag("resources", "subscribe")
+}
+
+/// Holds the servers' notifications until all `servers` acknowledged, then sends moat's own
+/// acknowledgement first and everything else after it. The servers' acknowledgements stay here.
+async fn relay_after_acks(
+    mut from: tokio::sync::mpsc::UnboundedReceiver<Message>,
+    to: Outbox,
+    ack: Message,
+    servers: usize,
+) {
+    let mut acks = 0;
+    let mut held = Vec::new();
+    let mut ack = Some(ack);
+    if servers == 0 {
+        let _ = ack.take().map(|a| to.send(a));
+    }
+    while let Some(msg) = from.recv().await {
+        if msg.method() == Some(ACKNOWLEDGED) {
+            acks += 1;
+            if acks == servers {
+                let _ = ack.take().map(|a| to.send(a));
+                for m in held.drain(..) {
+                    let _ = to.send(m);
+                }
+            }
+        } else if ack.is_some() {
+            held.push(msg);
+        } else if to.send(msg).is_err() {
+            return;
+        }
+    }
+    let _ = ack.take().map(|a| to.send(a));
+    for m in held {
+        let _ = to.send(m);
     }
 }
 
