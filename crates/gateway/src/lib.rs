@@ -68,6 +68,7 @@ impl Gateway {
             connect,
             stateless: std::sync::OnceLock::new(),
             started: std::time::Instant::now(),
+            legacy: dashmap::DashMap::new(),
         };
         Ok(Self {
             state: Arc::new(state),

@@ -18,6 +18,8 @@ pub(crate) struct GatewayState {
     /// The one session all stateless (2026-07-28) requests share, made on first use.
     pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
     pub(crate) started: std::time::Instant,
+    /// Open legacy HTTP+SSE connections by their session id.
+    pub(crate) legacy: DashMap<Arc<str>, crate::http::legacy_sse::LegacyClient>,
 }
 
 impl GatewayState {

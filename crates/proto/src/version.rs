@@ -6,6 +6,8 @@ use std::str::FromStr;
 /// A protocol revision moat supports, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProtocolVersion {
+    /// 2024-11-05: the revision of the legacy HTTP+SSE transport, still spoken by old clients.
+    V2024_11_05,
     /// 2025-03-26: Streamable HTTP introduced; JSON-RPC batches allowed.
     V2025_03_26,
     /// 2025-06-18: batches removed; `MCP-Protocol-Version` header required after initialize.
@@ -19,7 +21,8 @@ pub enum ProtocolVersion {
 
 impl ProtocolVersion {
     /// Every supported revision, oldest first.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
+        Self::V2024_11_05,
         Self::V2025_03_26,
         Self::V2025_06_18,
         Self::V2025_11_25,
@@ -34,6 +37,7 @@ impl ProtocolVersion {
     /// The revision's date string.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::V2024_11_05 => "2024-11-05",
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
@@ -71,7 +75,7 @@ impl fmt::Display for ProtocolVersion {
 /// A protocol version string moat does not support.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[error(
-    "unsupported MCP protocol version {0:?} (supported: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
+    "unsupported MCP protocol version {0:?} (supported: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
 )]
 pub struct UnsupportedVersion(pub String);
 

@@ -1,6 +1,7 @@
 //! The HTTP face of moat.
 
 mod guard;
+pub(crate) mod legacy_sse;
 mod mcp;
 mod reply;
 mod stateless;
@@ -15,5 +16,7 @@ use crate::state::GatewayState;
 pub(crate) fn router(state: Arc<GatewayState>) -> Router {
     Router::new()
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
+        .route("/sse", axum::routing::get(legacy_sse::open))
+        .route("/message", post(legacy_sse::post))
         .with_state(state)
 }

@@ -54,7 +54,7 @@ pub(crate) struct Session {
     slots: Vec<Slot>,
     routes: Routes,
     /// The GET stream's sender and its id in the event log.
-    get_stream: Mutex<Option<(Outbox, u64)>>,
+    get_stream: Mutex<Option<GetStream>>,
     /// Numbered events of this session's SSE streams, for `Last-Event-ID` resumption.
     pub(crate) events: Arc<EventLog>,
     /// The client's `initialize` params, with the negotiated version: replayed on reconnects.
@@ -175,11 +175,16 @@ impl Session {
 
     /// Whether the client has neither used the session for `limit` nor holds its GET stream open.
     pub(crate) fn idle_longer_than(&self, limit: std::time::Duration) -> bool {
-        let listening = self
-            .get_stream
-            .lock()
-            .as_ref()
-            .is_some_and(|(_, sid)| self.events.has_subscriber(*sid));
+        let listening = match self.get_stream.lock().as_ref() {
+            Some(GetStream {
+                log_id: Some(sid), ..
+            }) => self.events.has_subscriber(*sid),
+            Some(GetStream {
+                outbox,
+                log_id: None,
+            }) => !outbox.is_closed(),
+            None => false,
+        };
         let idle = self
             .gateway
             .uptime_ms()
@@ -201,7 +206,10 @@ impl Session {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let source = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
         let (sid, frames) = self.events.start(source, self.primes_streams());
-        *self.get_stream.lock() = Some((tx, sid));
+        *self.get_stream.lock() = Some(GetStream {
+            outbox: tx,
+            log_id: Some(sid),
+        });
         frames
     }
 
@@ -210,8 +218,16 @@ impl Session {
         self.version >= ProtocolVersion::V2025_11_25
     }
 
+    /// Makes `outbox` (a legacy SSE connection, which carries everything) the session's stream.
+    pub(crate) fn attach_stream(&self, outbox: Outbox) {
+        *self.get_stream.lock() = Some(GetStream {
+            outbox,
+            log_id: None,
+        });
+    }
+
     fn get_outbox(&self) -> Option<Outbox> {
-        self.get_stream.lock().as_ref().map(|(tx, _)| tx.clone())
+        self.get_stream.lock().as_ref().map(|g| g.outbox.clone())
     }
 
     /// Sends one request to upstream `idx` and waits for its answer, routing whatever the server
@@ -351,6 +367,13 @@ impl Session {
     }
 }
 
+/// The stream for messages that belong to no request.
+struct GetStream {
+    outbox: Outbox,
+    /// Its id in the event log; `None` for a legacy SSE connection, which is not resumable.
+    log_id: Option<u64>,
+}
+
 /// Removes a request's route when its forwarding ends, and cancels it upstream if it ended early.
 struct RouteGuard<'a> {
     session: &'a Session,
@@ -372,7 +395,7 @@ impl Drop for RouteGuard<'_> {
 }
 
 /// 128 random bits as 32 hex digits: visible ASCII, as the spec requires, and unguessable.
-fn new_session_id() -> String {
+pub(crate) fn new_session_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
