@@ -97,7 +97,8 @@ mod tests {
     #[test]
     fn parses_and_negotiates() {
         assert_eq!("2025-06-18".parse(), Ok(ProtocolVersion::V2025_06_18));
-        assert!("2024-11-05".parse::<ProtocolVersion>().is_err());
+        assert!("2024-10-07".parse::<ProtocolVersion>().is_err());
+        assert_eq!("2024-11-05".parse(), Ok(ProtocolVersion::V2024_11_05));
         assert_eq!(
             ProtocolVersion::negotiate("1999-01-01"),
             ProtocolVersion::LATEST
