@@ -1,0 +1,102 @@
+//! `moat check` accepts the bundled default and every example config, and rejects a broken file
+//! with a non-zero exit and a `file:line: field: problem` message.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{TempDir, moat_bin, repo_root};
+
+fn check(args: &[&str]) -> Output {
+    Command::new(moat_bin())
+        .current_dir(repo_root())
+        .arg("check")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run moat check")
+}
+
+fn assert_ok(args: &[&str], upstreams: usize) {
+    let out = check(args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "moat check {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(&format!("ok: {upstreams} upstream(s)")),
+        "moat check {args:?}: {stdout}"
+    );
+}
+
+#[test]
+fn the_bundled_default_checks() {
+    assert_ok(&[], 1);
+    assert_ok(&["config/moat.yaml"], 1);
+}
+
+#[test]
+fn every_example_config_checks() {
+    let examples = repo_root().join("config/examples");
+    let mut names: Vec<String> = std::fs::read_dir(&examples)
+        .expect("config/examples")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "everything.yaml",
+            "federation.yaml",
+            "filesystem.yaml",
+            "time.yaml"
+        ]
+    );
+    for name in &names {
+        let upstreams = if name == "federation.yaml" { 3 } else { 1 };
+        assert_ok(&[&format!("config/examples/{name}")], upstreams);
+    }
+}
+
+#[test]
+fn example_configs_pin_their_servers() {
+    for name in ["everything", "federation", "filesystem", "time"] {
+        let path = repo_root().join(format!("config/examples/{name}.yaml"));
+        let text = std::fs::read_to_string(&path).expect("read example");
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            assert!(
+                !line.contains("npx") && !line.contains("uvx") && !line.contains("@latest"),
+                "{name}.yaml runs an unpinned server: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_broken_config_fails_with_file_and_line() {
+    let dir = TempDir::new();
+    let file = dir.write(
+        "broken.yaml",
+        "listen: 127.0.0.1:8940\nupstreams:\n  demo:\n    stdio:\n      command: \"\"\n",
+    );
+    let out = check(&[file.to_str().expect("UTF-8 path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a broken config passed: {stderr}");
+    let expected = format!("{}:5: upstreams.demo.stdio.command:", file.display());
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in {stderr}"
+    );
+
+    let file = dir.write("typo.yaml", "listen: 127.0.0.1:8940\nupstreamz: {}\n");
+    let out = check(&[file.to_str().expect("UTF-8 path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unknown field passed: {stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2", file.display())),
+        "no file:line in {stderr}"
+    );
+}
