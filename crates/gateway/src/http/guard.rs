@@ -22,11 +22,17 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-pub(crate) fn check_host_origin(headers: &HeaderMap, policy: &HostPolicy) -> Result<(), Refusal> {
+/// Checks `Host` (or, over HTTP/2, the request's `:authority`) and `Origin`.
+pub(crate) fn check_host_origin(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    policy: &HostPolicy,
+) -> Result<(), Refusal> {
     if !policy.hosts.is_empty() {
         let host = headers
             .get(HOST)
             .and_then(|h| h.to_str().ok())
+            .or(authority)
             .unwrap_or_default()
             .to_ascii_lowercase();
         let bare = strip_port(&host);
@@ -41,6 +47,25 @@ pub(crate) fn check_host_origin(headers: &HeaderMap, policy: &HostPolicy) -> Res
         }
     }
     Ok(())
+}
+
+/// Middleware in front of every route: requests with a foreign `Host` or `Origin` get 403
+/// before anything else looks at them.
+pub(crate) async fn host_origin_layer(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::state::GatewayState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let authority = req.uri().authority().map(|a| a.as_str());
+    if let Err(refusal) = check_host_origin(req.headers(), authority, &state.config.load().hosts) {
+        tracing::warn!("refused: {refusal}");
+        return super::reply::http_error(
+            http::StatusCode::FORBIDDEN,
+            moat_proto::codes::INVALID_REQUEST,
+            refusal.to_string(),
+        );
+    }
+    next.run(req).await
 }
 
 /// `host:port` → `host`, keeping bracketed IPv6 literals whole.
@@ -109,19 +134,26 @@ mod tests {
     fn loopback_default_allows_local_names_only() {
         let p = local();
         assert_eq!(
-            check_host_origin(&headers(&[("host", "localhost:8940")]), &p),
+            check_host_origin(&headers(&[("host", "localhost:8940")]), None, &p),
+            Ok(())
+        );
+        // HTTP/2 has no Host header: the request's authority stands in.
+        assert_eq!(
+            check_host_origin(&HeaderMap::new(), Some("localhost:8940"), &p),
+            Ok(())
+        );
+        assert!(check_host_origin(&HeaderMap::new(), Some("evil.example"), &p).is_err());
+        assert!(check_host_origin(&HeaderMap::new(), None, &p).is_err());
+        assert_eq!(
+            check_host_origin(&headers(&[("host", "[::1]:8940")]), None, &p),
             Ok(())
         );
         assert_eq!(
-            check_host_origin(&headers(&[("host", "[::1]:8940")]), &p),
-            Ok(())
-        );
-        assert_eq!(
-            check_host_origin(&headers(&[("host", "127.0.0.1")]), &p),
+            check_host_origin(&headers(&[("host", "127.0.0.1")]), None, &p),
             Ok(())
         );
         assert!(matches!(
-            check_host_origin(&headers(&[("host", "evil.example:8940")]), &p),
+            check_host_origin(&headers(&[("host", "evil.example:8940")]), None, &p),
             Err(Refusal::Host(_))
         ));
         let rebinding = headers(&[
@@ -129,16 +161,21 @@ mod tests {
             ("origin", "http://evil.example"),
         ]);
         assert!(matches!(
-            check_host_origin(&rebinding, &p),
+            check_host_origin(&rebinding, None, &p),
             Err(Refusal::Origin(_))
         ));
         let ok = headers(&[
             ("host", "localhost:8940"),
             ("origin", "http://localhost:8940"),
         ]);
-        assert_eq!(check_host_origin(&ok, &p), Ok(()));
+        assert_eq!(check_host_origin(&ok, None, &p), Ok(()));
         assert!(
-            check_host_origin(&headers(&[("host", "localhost"), ("origin", "null")]), &p).is_err()
+            check_host_origin(
+                &headers(&[("host", "localhost"), ("origin", "null")]),
+                None,
+                &p
+            )
+            .is_err()
         );
     }
 

@@ -14,7 +14,7 @@ use moat_upstream::CallOptions;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::guard::{accepts, check_host_origin};
+use super::guard::accepts;
 use super::mcp::spawn_request;
 use super::reply::{http_error, sse_body};
 use crate::session::{Outbox, Session, error_response, frame};
@@ -43,13 +43,6 @@ pub(crate) async fn open(
     State(state): State<Arc<GatewayState>>,
     headers: HeaderMap,
 ) -> HttpResponse {
-    if let Err(refusal) = check_host_origin(&headers, &state.config.load().hosts) {
-        return http_error(
-            StatusCode::FORBIDDEN,
-            codes::INVALID_REQUEST,
-            refusal.to_string(),
-        );
-    }
     if !accepts(&headers, "text/event-stream") {
         return http_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -90,16 +83,8 @@ pub(crate) struct Target {
 pub(crate) async fn post(
     State(state): State<Arc<GatewayState>>,
     Query(target): Query<Target>,
-    headers: HeaderMap,
     body: Body,
 ) -> HttpResponse {
-    if let Err(refusal) = check_host_origin(&headers, &state.config.load().hosts) {
-        return http_error(
-            StatusCode::FORBIDDEN,
-            codes::INVALID_REQUEST,
-            refusal.to_string(),
-        );
-    }
     let Some((outbox, session)) = state
         .legacy
         .get(target.session_id.as_str())

@@ -15,7 +15,7 @@ use moat_upstream::CallOptions;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::guard::{accepts, check_host_origin, protocol_version};
+use super::guard::{accepts, protocol_version};
 use super::reply::{answer, http_error, sse_body};
 use super::stateless;
 use crate::session::{Outbox, Session};
@@ -24,18 +24,6 @@ use crate::state::GatewayState;
 const SESSION_HEADER: &str = "mcp-session-id";
 
 type Shared = State<Arc<GatewayState>>;
-
-/// `Host`/`Origin` checks every method shares (DNS-rebinding defence).
-fn guard(state: &GatewayState, headers: &HeaderMap) -> Result<(), HttpResponse> {
-    check_host_origin(headers, &state.config.load().hosts).map_err(|refusal| {
-        tracing::warn!("refused: {refusal}");
-        http_error(
-            StatusCode::FORBIDDEN,
-            codes::INVALID_REQUEST,
-            refusal.to_string(),
-        )
-    })
-}
 
 /// Finds the session a session-based request names, checking its protocol version header.
 fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session>>, HttpResponse> {
@@ -71,9 +59,6 @@ fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session
 }
 
 pub(crate) async fn post(State(state): Shared, headers: HeaderMap, body: Body) -> HttpResponse {
-    if let Err(r) = guard(&state, &headers) {
-        return r;
-    }
     let limit = state.config.load().max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         let why = format!("request body exceeds {limit} bytes");
@@ -193,7 +178,7 @@ async fn handle(
 }
 
 pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpResponse {
-    let session = match guard(&state, &headers).and_then(|()| admit(&state, &headers)) {
+    let session = match admit(&state, &headers) {
         Ok(Some(s)) => s,
         Ok(None) => {
             return http_error(
@@ -222,7 +207,7 @@ pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpRespons
 }
 
 pub(crate) async fn delete(State(state): Shared, headers: HeaderMap) -> HttpResponse {
-    match guard(&state, &headers).and_then(|()| admit(&state, &headers)) {
+    match admit(&state, &headers) {
         Ok(Some(s)) => {
             state.sessions.remove(&s.id);
             tracing::info!(session = %s.id, "session ended by the client");

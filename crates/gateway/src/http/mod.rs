@@ -18,5 +18,9 @@ pub(crate) fn router(state: Arc<GatewayState>) -> Router {
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .route("/sse", axum::routing::get(legacy_sse::open))
         .route("/message", post(legacy_sse::post))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::host_origin_layer,
+        ))
         .with_state(state)
 }
