@@ -1,7 +1,9 @@
-//! The official MCP conformance suite (tests/conformance/run.sh, requirement set 2025-11-25) run
-//! three ways: against the fixture directly, through moat with the fixture as a Streamable HTTP
-//! upstream, and through moat with the fixture as a stdio upstream (`builtin:fixture`). Each run
-//! must fail nothing, and every check that passes directly must pass through moat too.
+//! The official MCP conformance suite (tests/conformance/run.sh), for the requirement sets
+//! 2025-11-25 and 2026-07-28, run against the fixture directly, through moat with the fixture as a
+//! Streamable HTTP upstream, and through moat with the fixture as a stdio upstream
+//! (`builtin:fixture`); for 2025-11-25 also through a moat whose upstream is another moat's legacy
+//! HTTP+SSE endpoint. Each run must fail nothing, and every check that passes directly must pass
+//! through moat too.
 
 mod common;
 
@@ -12,17 +14,15 @@ use std::process::Command;
 use common::{Moat, Process, TempDir, moat_bin, repo_root};
 use serde_json::Value;
 
-const REQUIREMENTS: &str = "2025-11-25";
-
 /// Statuses seen for each check, by (scenario, check id).
 type Checks = BTreeMap<(String, String), BTreeSet<String>>;
 
 /// Runs the suite against `url`, asserts it failed nothing, and returns its checks.
-fn run_suite(label: &str, url: &str, out: &Path) -> Checks {
+fn run_suite(label: &str, requirements: &str, url: &str, out: &Path) -> Checks {
     let output = Command::new("bash")
         .arg(repo_root().join("tests/conformance/run.sh"))
         .arg(url)
-        .arg(REQUIREMENTS)
+        .arg(requirements)
         .arg(out)
         .output()
         .expect("run tests/conformance/run.sh");
@@ -88,19 +88,6 @@ fn strip_timestamp(dir: &str) -> String {
     }
 }
 
-/// Checks that pass against the fixture directly but not through moat. The fixture answers every
-/// POST with an SSE stream (priming event with an id and `retry`, then the response); moat answers
-/// with plain JSON when the response is all there is, which the spec allows, so these SSE-only
-/// checks find nothing to check and report INFO ("not applicable") or nothing. Never FAILURE.
-const KNOWN_GATEWAY_GAPS: [(&str, &str); 3] = [
-    (
-        "server-server-sse-multiple-streams",
-        "server-sse-streams-functional",
-    ),
-    ("server-server-sse-polling", "server-sse-priming-event"),
-    ("server-server-sse-polling", "server-sse-retry-field"),
-];
-
 /// The checks that passed directly but do not pass through moat (missing, or not SUCCESS, or
 /// also FAILURE there).
 fn regressions(direct: &Checks, proxied: &Checks) -> Vec<(String, String)> {
@@ -127,15 +114,16 @@ fn describe(label: &str, lost: &[(String, String)], proxied: &Checks) -> String 
     )
 }
 
-/// The three runs: directly, through moat over Streamable HTTP, through moat over stdio.
+/// The runs: directly, then through moat in each way.
 struct Runs {
     direct: Checks,
     proxied: Vec<(&'static str, Checks)>,
     _out: TempDir,
 }
 
-fn run_three_ways() -> Runs {
+fn run_all_ways(requirements: &str) -> Runs {
     let out = TempDir::new();
+    let dir = |name: &str| out.path().join(name);
     let (fixture, port) = Process::start_on_free_port(
         "moat fixture",
         "listening on http://",
@@ -147,54 +135,63 @@ fn run_three_ways() -> Runs {
         },
     );
     let fixture_url = format!("http://127.0.0.1:{port}/mcp");
-    let direct = run_suite("direct", &fixture_url, &out.path().join("direct"));
+    let direct = run_suite("direct", requirements, &fixture_url, &dir("direct"));
+    let mut proxied = Vec::new();
 
     let upstream = format!("fx={fixture_url}");
     let moat = Moat::serve(&["--upstream", &upstream, "--prefix", "conditional"]);
-    let via_http = run_suite("moat -> http", &moat.url, &out.path().join("via-http"));
+    proxied.push((
+        "moat -> http",
+        run_suite("moat -> http", requirements, &moat.url, &dir("via-http")),
+    ));
     drop((moat, fixture));
 
-    let moat = Moat::serve(&[
+    let inner = Moat::serve(&[
         "--upstream",
         "fx=builtin:fixture",
         "--prefix",
         "conditional",
     ]);
-    let via_stdio = run_suite("moat -> stdio", &moat.url, &out.path().join("via-stdio"));
+    proxied.push((
+        "moat -> stdio",
+        run_suite("moat -> stdio", requirements, &inner.url, &dir("via-stdio")),
+    ));
+
+    // The legacy transport exists only for session-based clients; 2026-07-28 has no equivalent.
+    if requirements == "2025-11-25" {
+        let legacy = format!("fx=sse:http://127.0.0.1:{}/sse", inner.port);
+        let outer = Moat::serve(&["--upstream", &legacy, "--prefix", "conditional"]);
+        let label = "moat -> legacy sse -> moat -> stdio";
+        proxied.push((
+            label,
+            run_suite(label, requirements, &outer.url, &dir("via-legacy")),
+        ));
+    }
     Runs {
         direct,
-        proxied: vec![("moat -> http", via_http), ("moat -> stdio", via_stdio)],
+        proxied,
         _out: out,
     }
 }
 
-/// No run fails a check, and every check that passes directly passes through moat, except the
-/// known gaps (which must still not fail).
-#[test]
-fn conformance_2025_11_25_through_moat_fails_nothing_and_loses_no_check_beyond_known_gaps() {
-    let runs = run_three_ways();
-    for (label, proxied) in &runs.proxied {
-        let lost: Vec<(String, String)> = regressions(&runs.direct, proxied)
-            .into_iter()
-            .filter(|(scenario, id)| {
-                !KNOWN_GATEWAY_GAPS.contains(&(scenario.as_str(), id.as_str()))
-            })
-            .collect();
-        assert!(lost.is_empty(), "{}", describe(label, &lost, proxied));
-    }
-}
-
-/// The full promise: check by check, whatever passes directly passes through moat.
-#[test]
-#[ignore = "gateway gap: moat answers JSON where the fixture streams SSE, so 3 SSE-only checks \
-            (priming event, retry field, SSE streams functional) pass directly but are INFO through \
-            moat (KNOWN_GATEWAY_GAPS)"]
-fn conformance_2025_11_25_every_direct_pass_passes_through_moat() {
-    let runs = run_three_ways();
+fn every_direct_pass_passes_through_moat(requirements: &str) {
+    let runs = run_all_ways(requirements);
     for (label, proxied) in &runs.proxied {
         let lost = regressions(&runs.direct, proxied);
         assert!(lost.is_empty(), "{}", describe(label, &lost, proxied));
     }
+}
+
+/// Check by check, whatever passes directly passes through moat (session-based revision).
+#[test]
+fn conformance_2025_11_25_every_direct_pass_passes_through_moat() {
+    every_direct_pass_passes_through_moat("2025-11-25");
+}
+
+/// The same for the stateless revision.
+#[test]
+fn conformance_2026_07_28_every_direct_pass_passes_through_moat() {
+    every_direct_pass_passes_through_moat("2026-07-28");
 }
 
 #[test]

@@ -117,8 +117,6 @@ async fn a_server_that_cannot_start_leaves_the_others_serving() {
 
 /// The server is named as configured, the way a person writes it: `upstream "crashy": …`.
 #[tokio::test]
-#[ignore = "upstream bug: UpstreamError's message formats the name with Debug, \
-            `upstream UpstreamName(\"crashy\"): …` instead of `upstream \"crashy\": …`"]
 async fn upstream_errors_quote_the_server_name_plainly() {
     let dir = TempDir::new();
     let moat = Moat::with_config(&dir, &config("crashy", "crash", ""));

@@ -7,7 +7,7 @@ use moat_proto::{ErrorObject, codes};
 
 /// Something went wrong talking to one upstream server.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("upstream {server:?}: {kind}")]
+#[error("upstream \"{server}\": {kind}")]
 pub struct UpstreamError {
     /// The server.
     pub server: UpstreamName,

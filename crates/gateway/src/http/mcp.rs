@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::guard::{accepts, protocol_version};
-use super::reply::{answer, http_error, sse_body};
+use super::reply::{Shape, answer, http_error, sse_body};
 use super::stateless;
 use crate::session::{Outbox, Session};
 use crate::state::GatewayState;
@@ -117,7 +117,7 @@ async fn initialize(state: Arc<GatewayState>, req: Request, sse_ok: bool) -> Htt
     let result = serde_json::value::to_raw_value(&result).unwrap_or_default();
     let (tx, rx) = mpsc::unbounded_channel();
     let _ = tx.send(moat_proto::Response::result(req.id, result).into());
-    let mut resp = answer(rx, 1, false, sse_ok, |_| StatusCode::OK, None).await;
+    let mut resp = answer(rx, 1, false, sse_ok, Shape::JsonFirst(None)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(SESSION_HEADER, v);
     }
@@ -173,8 +173,12 @@ async fn handle(
     if expected == 0 {
         return StatusCode::ACCEPTED.into_response();
     }
-    let resumable = Some((&session.events, session.primes_streams()));
-    answer(rx, expected, batch, sse_ok, |_| StatusCode::OK, resumable).await
+    let shape = if session.primes_streams() {
+        Shape::Primed(&session.events)
+    } else {
+        Shape::JsonFirst(Some(&session.events))
+    };
+    answer(rx, expected, batch, sse_ok, shape).await
 }
 
 pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpResponse {

@@ -13,7 +13,7 @@ use moat_proto::{ErrorObject, Message, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use crate::session::{EventLog, frame};
+use crate::session::{EventLog, frame, http_status as stateless_status};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -77,33 +77,44 @@ pub(crate) fn sse(stream: impl Stream<Item = Message> + Send + 'static) -> HttpR
     sse_body(stream.map(|m| frame(None, &m.to_json())))
 }
 
-/// Resumability of a session's streams: its event log, and whether to send priming events.
-pub(crate) type Resumable<'a> = Option<(&'a Arc<EventLog>, bool)>;
+/// How answers are shaped for a kind of client.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape<'a> {
+    /// JSON while only responses arrive; the first notification or server request switches to
+    /// SSE, resumable through the session's log when there is one.
+    JsonFirst(Option<&'a Arc<EventLog>>),
+    /// SSE at once, starting with a priming event, resumable (2025-11-25 sessions).
+    Primed(&'a Arc<EventLog>),
+    /// 2026-07-28: results as SSE, errors as JSON with the HTTP status the revision gives them.
+    Stateless,
+}
 
-/// Collects the answers to `expected` requests from `rx`. While only responses arrive they are
-/// returned as JSON (an array for a batch); the first other message (progress, logging, a server
-/// request) switches to an SSE stream that ends after the last response. `status` gives a single
-/// JSON answer its HTTP status (stateless errors are not all 200).
+/// Collects the answers to `expected` requests from `rx` and shapes them as `shape` says for a
+/// client that does (`sse_ok`) or does not accept an event stream. A batch answered as JSON is an
+/// array.
 pub(crate) async fn answer(
     mut rx: mpsc::UnboundedReceiver<Message>,
     expected: usize,
     batch: bool,
     sse_ok: bool,
-    status: fn(&Message) -> StatusCode,
-    resumable: Resumable<'_>,
+    shape: Shape<'_>,
 ) -> HttpResponse {
+    if let (true, Shape::Primed(log)) = (sse_ok, shape) {
+        let rest = rest_of_stream(Vec::new(), None, rx, expected);
+        return sse_body(UnboundedReceiverStream::new(log.start(rest, true).1));
+    }
     let mut done = Vec::with_capacity(expected);
     while done.len() < expected {
         let Some(msg) = rx.recv().await else { break };
         if matches!(msg, Message::Response(_)) {
             done.push(msg);
         } else if sse_ok {
-            let rest = rest_of_stream(done, msg, rx, expected);
-            return match resumable {
-                Some((log, priming)) => {
-                    sse_body(UnboundedReceiverStream::new(log.start(rest, priming).1))
+            let rest = rest_of_stream(done, Some(msg), rx, expected);
+            return match shape {
+                Shape::JsonFirst(Some(log)) | Shape::Primed(log) => {
+                    sse_body(UnboundedReceiverStream::new(log.start(rest, false).1))
                 }
-                None => sse(rest),
+                Shape::JsonFirst(None) | Shape::Stateless => sse(rest),
             };
         } else {
             tracing::debug!(
@@ -116,29 +127,34 @@ pub(crate) async fn answer(
         let items: Vec<&Message> = done.iter().collect();
         return json(serde_json::to_vec(&items).unwrap_or_default());
     }
-    match done.first() {
-        Some(m) => {
-            let mut resp = json(m.to_bytes());
-            *resp.status_mut() = status(m);
-            resp
-        }
-        None => http_error(
+    let Some(only) = done.pop() else {
+        return http_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             moat_proto::codes::INTERNAL_ERROR,
             "no response",
-        ),
+        );
+    };
+    let Shape::Stateless = shape else {
+        return json(only.to_bytes());
+    };
+    let status = stateless_status(&only);
+    if sse_ok && status == StatusCode::OK {
+        return sse(futures::stream::iter([only]));
     }
+    let mut resp = json(only.to_bytes());
+    *resp.status_mut() = status;
+    resp
 }
 
 /// What was received so far, then everything up to and including the last response.
 fn rest_of_stream(
     done: Vec<Message>,
-    first: Message,
+    first: Option<Message>,
     rx: mpsc::UnboundedReceiver<Message>,
     expected: usize,
 ) -> impl Stream<Item = Message> + Send + 'static {
     let already = done.len();
-    let head = futures::stream::iter(done.into_iter().chain(std::iter::once(first)));
+    let head = futures::stream::iter(done.into_iter().chain(first));
     // Ends right after the last response, without waiting for the channel to close.
     let tail = futures::stream::unfold((rx, already), move |(mut rx, seen)| async move {
         if seen >= expected {

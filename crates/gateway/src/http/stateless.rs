@@ -9,8 +9,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::mcp::spawn_request;
-use super::reply::{answer, http_error};
-use crate::session::{RoutingHeaders, Session, http_status};
+use super::reply::{Shape, answer, http_error};
+use crate::session::{RoutingHeaders, Session};
 use crate::state::GatewayState;
 
 /// Whether a POST is stateless: it says 2026-07-28 in its header, or its request carries the
@@ -71,5 +71,5 @@ pub(super) async fn post(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     spawn_request(session, req, tx, options);
-    answer(rx, 1, false, sse_ok, http_status, None).await
+    answer(rx, 1, false, sse_ok, Shape::Stateless).await
 }
