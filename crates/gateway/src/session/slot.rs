@@ -126,10 +126,18 @@ impl Slot {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::spawn(pump(Arc::downgrade(session), self.idx, generation, inbound));
         let init = match session.mode {
-            Mode::Stateful => self.initialize(&conn, session).await?,
-            Mode::Stateless => self.discover(&conn).await?,
+            Mode::Stateful => self.initialize(&conn, session).await,
+            Mode::Stateless => self.discover(&conn).await,
         };
-        Ok(Arc::new(Live { conn, init }))
+        match init {
+            Ok(init) => Ok(Arc::new(Live { conn, init })),
+            Err(e) => {
+                // The connection is dropped here; its "closed" notice must not replace the
+                // handshake's error as the reason the server is down.
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                Err(e)
+            }
+        }
     }
 
     fn protocol_error(&self, why: String) -> UpstreamError {
