@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 const KEEP_EVENTS: usize = 1024;
 /// How long a finished stream stays available for resumption.
 const KEEP_FINISHED: Duration = Duration::from_secs(60);
+/// Finished streams kept per session for clients that lost them; older ones are dropped first.
+const KEEP_BROKEN_STREAMS: usize = 64;
 /// What the priming event asks a client to wait before reconnecting.
 const RETRY: Duration = Duration::from_millis(1000);
 
@@ -90,9 +92,31 @@ impl EventLog {
                 log.subscriber = None;
             }
         }
-        if let Some(log) = self.streams.lock().get_mut(&sid) {
+        {
+            let mut streams = self.streams.lock();
+            let Some(log) = streams.get_mut(&sid) else {
+                return;
+            };
+            // A client still reading got everything: nothing to keep. Only a stream whose client
+            // went away is kept for a while, so its client can come back for the rest.
+            if log.subscriber.as_ref().is_some_and(|s| !s.is_closed()) {
+                streams.remove(&sid);
+                return;
+            }
             log.finished = true;
             log.subscriber = None;
+            let kept = streams.values().filter(|l| l.finished).count();
+            if kept > KEEP_BROKEN_STREAMS {
+                // Oldest first: stream ids grow with time.
+                if let Some(oldest) = streams
+                    .iter()
+                    .filter(|(_, l)| l.finished)
+                    .map(|(id, _)| *id)
+                    .min()
+                {
+                    streams.remove(&oldest);
+                }
+            }
         }
         tokio::time::sleep(KEEP_FINISHED).await;
         self.streams.lock().remove(&sid);
@@ -174,6 +198,22 @@ mod tests {
             "a finished stream closes its subscriber"
         );
         assert!(log.resume("nonsense").is_none());
+
+        // A stream whose client left before the end stays available for a while.
+        let (src_tx, src_rx) = mpsc::unbounded_channel();
+        let (sid, gone) = log.start(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(src_rx),
+            false,
+        );
+        drop(gone);
+        src_tx.send(note(5)).unwrap();
+        drop(src_tx);
+        while !log.streams.lock().get(&sid).is_some_and(|l| l.finished) {
+            tokio::task::yield_now().await;
+        }
+        let mut late = log.resume(&format!("{sid}-0")).unwrap();
+        assert!(take(&mut late, 1).await[0].contains("n/5"));
+        assert!(late.recv().await.is_none());
         assert!(log.resume("999-0").is_none());
     }
 }
