@@ -57,6 +57,38 @@ async fn a_server_that_crashes_mid_call_is_named_and_the_others_keep_working() {
     assert_fixture_works(&again).await;
 }
 
+/// After a crash the server is started again (after a short backoff) on the next use, and its
+/// tools come back into the session's lists.
+#[tokio::test]
+async fn a_crashed_server_is_restarted_on_next_use() {
+    let dir = TempDir::new();
+    let moat = Moat::with_config(&dir, &config("crashy", "crash", ""));
+    let session = RawSession::open(&moat.url, V).await;
+    let _ = session.call_tool("crashy__crash", json!({})).await;
+    moat.wait_for_log("upstream down");
+    // Within the backoff the server stays out of the lists; past it, a list restarts it. The
+    // backoff is a timer, so poll (bounded) rather than guess its length.
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let tools = session.tool_names().await;
+        if tools.contains(&"crashy__crash".to_owned()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "crashy never came back: {tools:?}\n{}",
+            moat.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        moat.log().matches("started stdio server").count(),
+        3,
+        "fixture once, crashy twice:\n{}",
+        moat.log()
+    );
+}
+
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_with_its_name() {
     let dir = TempDir::new();
