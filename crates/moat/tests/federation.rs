@@ -99,3 +99,68 @@ async fn prefix_never_hides_collisions_instead_of_shadowing() {
     let answer = session.call_tool("b__echo", json!({"text": "x"})).await;
     assert_eq!(answer["error"]["code"], -32602, "{answer}");
 }
+
+/// Resource URIs of prefixed servers are shown as `<server>+<uri>` and read back from the right
+/// server; prompts are prefixed like tools; list pages of both servers come in one answer.
+#[tokio::test]
+async fn resource_uris_and_prompts_are_namespaced_reversibly() {
+    let moat = two_fixtures(&[]);
+    let session = RawSession::open(&moat.url, V).await;
+    let list = session.call("resources/list", json!({})).await;
+    let uris: Vec<&str> = list["result"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["uri"].as_str())
+        .collect();
+    assert!(
+        uris.contains(&"a+test://static-text") && uris.contains(&"b+test://static-text"),
+        "{uris:?}"
+    );
+
+    let read = session
+        .call("resources/read", json!({"uri": "b+test://static-text"}))
+        .await;
+    let contents = &read["result"]["contents"][0];
+    assert!(
+        contents["text"].as_str().is_some_and(|t| !t.is_empty()),
+        "{read}"
+    );
+
+    let templates = session.call("resources/templates/list", json!({})).await;
+    let shown: Vec<&str> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .expect("templates")
+        .iter()
+        .filter_map(|t| t["uriTemplate"].as_str())
+        .collect();
+    assert!(shown.contains(&"a+test://template/{id}/data"), "{shown:?}");
+    let from_template = session
+        .call("resources/read", json!({"uri": "a+test://template/7/data"}))
+        .await;
+    assert!(
+        from_template["result"]["contents"].is_array(),
+        "{from_template}"
+    );
+
+    let unknown = session
+        .call("resources/read", json!({"uri": "zz+test://static-text"}))
+        .await;
+    assert_eq!(unknown["error"]["code"], -32002, "{unknown}");
+
+    let prompts = session.call("prompts/list", json!({})).await;
+    let names: Vec<&str> = prompts["result"]["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"a__test_simple_prompt") && names.contains(&"b__test_simple_prompt"),
+        "{names:?}"
+    );
+    let got = session
+        .call("prompts/get", json!({"name": "b__test_simple_prompt"}))
+        .await;
+    assert!(got["result"]["messages"].is_array(), "{got}");
+}
