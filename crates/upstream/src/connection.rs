@@ -43,8 +43,23 @@ pub enum Inbound {
         /// As for requests.
         related: Option<i64>,
     },
+    /// The answer to a request moat sent. It travels in order with the notifications, so that
+    /// everything the server said before answering is handled before the answer: hand it to
+    /// [`Completer::complete`] once those are.
+    Response(Response),
     /// The connection ended; no further events follow.
     Closed(UpstreamError),
+}
+
+/// Finishes requests with the responses that arrive as [`Inbound::Response`].
+#[derive(Clone)]
+pub struct Completer(Arc<Shared>);
+
+impl Completer {
+    /// Wakes the caller waiting for this response.
+    pub fn complete(&self, response: Response) {
+        self.0.complete(response);
+    }
 }
 
 type Reply = Result<Response, UpstreamErrorKind>;
@@ -233,6 +248,11 @@ impl Connection {
         }
     }
 
+    /// The handle that finishes requests with their [`Inbound::Response`] events.
+    pub fn completer(&self) -> Completer {
+        Completer(self.shared.clone())
+    }
+
     /// Whether the connection has ended.
     pub fn is_closed(&self) -> bool {
         self.shared.closed.lock().is_some()
@@ -346,17 +366,12 @@ impl Shared {
     fn dispatch(&self, msg: Message, related: Option<i64>) {
         let event = match msg {
             Message::Response(r) => {
-                let Some(Id::Num(id)) = r.id else {
-                    return self
-                        .protocol_error(&format!("response to an id moat never sent: {:?}", r.id));
-                };
-                match self.pending.lock().remove(&id) {
-                    Some(tx) => {
-                        let _ = tx.send(Ok(r));
-                    }
-                    None => {
-                        tracing::debug!(server = %self.name, id, "response for an unknown or expired request")
-                    }
+                // Queued behind the notifications that came before it; completed directly only
+                // if nobody consumes the queue any more.
+                if let Err(mpsc::error::SendError(Inbound::Response(r))) =
+                    self.events.send(Inbound::Response(r))
+                {
+                    self.complete(r);
                 }
                 return;
             }
@@ -367,6 +382,20 @@ impl Shared {
             },
         };
         let _ = self.events.send(event);
+    }
+
+    fn complete(&self, r: Response) {
+        let Some(Id::Num(id)) = r.id else {
+            return self.protocol_error(&format!("response to an id moat never sent: {:?}", r.id));
+        };
+        match self.pending.lock().remove(&id) {
+            Some(tx) => {
+                let _ = tx.send(Ok(r));
+            }
+            None => {
+                tracing::debug!(server = %self.name, id, "response for an unknown or expired request")
+            }
+        }
     }
 
     /// Fails one pending request (the transport could not deliver it or got an HTTP error).

@@ -13,6 +13,6 @@ mod legacy_sse;
 mod sse;
 mod stdio;
 
-pub use connection::{CallOptions, ConnectOptions, Connection, Inbound, PendingCall};
+pub use connection::{CallOptions, Completer, ConnectOptions, Connection, Inbound, PendingCall};
 pub use error::{UpstreamError, UpstreamErrorKind};
 pub use sse::{SseDecoder, SseEvent};

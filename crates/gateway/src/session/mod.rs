@@ -323,7 +323,7 @@ impl Session {
                     None => return,
                 }
             }
-            Inbound::Closed(_) => return,
+            Inbound::Response(_) | Inbound::Closed(_) => return,
         };
         let outbox = route.map(|r| r.outbox).or_else(|| self.get_outbox());
         match outbox {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use moat_config::UpstreamConfig;
 use moat_proto::{Notification, ProtocolVersion, RawValue};
-use moat_upstream::{Connection, Inbound, UpstreamError, UpstreamErrorKind};
+use moat_upstream::{Completer, Connection, Inbound, UpstreamError, UpstreamErrorKind};
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -124,7 +124,14 @@ impl Slot {
     async fn connect(&self, session: &Arc<Session>) -> Result<Arc<Live>, UpstreamError> {
         let (conn, inbound) = Connection::connect(&self.cfg, &session.gateway.connect).await?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::spawn(pump(Arc::downgrade(session), self.idx, generation, inbound));
+        let completer = conn.completer();
+        tokio::spawn(pump(
+            Arc::downgrade(session),
+            self.idx,
+            generation,
+            inbound,
+            completer,
+        ));
         let init = match session.mode {
             Mode::Stateful => self.initialize(&conn, session).await,
             Mode::Stateless => self.discover(&conn).await,
@@ -220,8 +227,15 @@ async fn pump(
     idx: usize,
     generation: u64,
     mut inbound: mpsc::UnboundedReceiver<Inbound>,
+    completer: Completer,
 ) {
+    // One task, in arrival order: a response is completed only after everything the server sent
+    // before it has been routed, so no progress or log message can trail its answer.
     while let Some(event) = inbound.recv().await {
+        if let Inbound::Response(r) = event {
+            completer.complete(r);
+            continue;
+        }
         let Some(session) = session.upgrade() else {
             return;
         };
