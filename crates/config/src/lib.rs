@@ -4,6 +4,7 @@
 //! immutable [`Config`] by [`Config::from_raw`]; nothing downstream re-checks what was validated here.
 //! Every error names the file, the line when it can be found, and the field.
 
+mod auth;
 mod error;
 mod locate;
 pub mod raw;
@@ -11,6 +12,7 @@ mod secret;
 mod snapshot;
 mod upstream;
 
+pub use auth::{AuthConfig, JwksSource, TokenAlgorithm};
 pub use error::ConfigError;
 pub use secret::{SecretError, SecretRef, Value};
 pub use snapshot::{Config, HostPolicy, PrefixMode, TlsConfig};

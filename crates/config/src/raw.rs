@@ -20,11 +20,37 @@ pub struct RawConfig {
     pub max_body_bytes: Option<u64>,
     /// A session unused this long is ended and its upstream sessions closed, e.g. `30m`.
     pub session_idle_timeout: Option<String>,
+    /// Client authentication (OAuth 2.1 bearer tokens).
+    pub auth: Option<RawAuth>,
+    /// Why a listener beyond loopback may run without `auth` (it refuses to otherwise).
+    pub allow_unauthenticated: Option<String>,
     /// How tools, prompts and resources of several upstreams are named.
     pub federation: Option<RawFederation>,
     /// The MCP servers behind moat, by name, in the order their entries are listed.
     #[serde(default)]
     pub upstreams: IndexMap<String, RawUpstream>,
+}
+
+/// Client authentication: moat as a resource server for tokens of one issuer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// The token issuer (`iss`).
+    pub issuer: String,
+    /// moat's canonical resource URI (the tokens' `aud`).
+    pub resource: String,
+    /// `https://…` JWKS URL or `file:/path`.
+    pub jwks: String,
+    /// Accepted algorithms (RS256, ES256, EdDSA).
+    pub algorithms: Option<Vec<String>>,
+    /// Longest accepted token lifetime, e.g. `1h`.
+    pub max_token_lifetime: Option<String>,
+    /// Tolerated clock skew, e.g. `30s`.
+    pub leeway: Option<String>,
+    /// Scopes every request needs.
+    pub required_scopes: Option<Vec<String>>,
+    /// Scopes announced to clients.
+    pub scopes_supported: Option<Vec<String>>,
 }
 
 /// TLS certificate and key.

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use crate::auth::AuthConfig;
 use crate::error::ConfigError;
 use crate::locate::line_of;
 use crate::raw::RawConfig;
@@ -83,6 +84,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Sessions unused this long are ended.
     pub session_idle_timeout: std::time::Duration,
+    /// Client authentication; `None` only on loopback or with an explicit reason.
+    pub auth: Option<AuthConfig>,
     /// Global prefix mode.
     pub prefix: PrefixMode,
     /// Between server name and tool or prompt name.
@@ -181,12 +184,25 @@ impl Config {
             key: t.key.into(),
         });
         let hosts = host_policy(listen, raw.allowed_origins, raw.allowed_hosts);
+        let auth = raw.auth.map(AuthConfig::from_raw).transpose()?;
+        let reason = raw
+            .allow_unauthenticated
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if auth.is_none() && !is_loopback(listen.ip()) && reason.is_none() {
+            return Err(ConfigError::new(
+                "auth",
+                "a listener beyond loopback needs auth (or allow_unauthenticated: <why>)",
+            ));
+        }
         Ok(Self {
             listen,
             tls,
             hosts,
             max_body_bytes,
             session_idle_timeout,
+            auth,
             prefix,
             separator,
             upstreams,

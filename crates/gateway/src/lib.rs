@@ -1,5 +1,6 @@
 //! The moat gateway: a Streamable HTTP MCP endpoint in front of many upstream servers.
 
+mod auth;
 mod federation;
 mod http;
 mod session;
@@ -57,12 +58,17 @@ impl Gateway {
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .build()
             .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
+        let auth = config
+            .auth
+            .as_ref()
+            .map(|a| auth::Authenticator::new(a, http.clone()));
         let connect = ConnectOptions {
             self_exe: options.self_exe,
             http,
             max_message: 64 * 1024 * 1024,
         };
         let state = state::GatewayState {
+            auth,
             config: ArcSwap::from_pointee(config),
             sessions: dashmap::DashMap::new(),
             connect,

@@ -15,6 +15,8 @@ pub(crate) struct GatewayState {
     /// Live sessions by id. Sharded, so lookups from concurrent requests rarely contend.
     pub(crate) sessions: DashMap<Arc<str>, Arc<Session>>,
     pub(crate) connect: ConnectOptions,
+    /// Client authentication, when configured.
+    pub(crate) auth: Option<crate::auth::Authenticator>,
     /// The one session all stateless (2026-07-28) requests share, made on first use.
     pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
     pub(crate) started: std::time::Instant,

@@ -126,8 +126,44 @@ fn names_and_values_are_checked() {
 }
 
 #[test]
+fn auth_is_validated_and_required_beyond_loopback() {
+    let e = load("listen: 0.0.0.0:9000\n").unwrap_err();
+    assert_eq!(e.field, "auth");
+    let base = "auth:\n  issuer: https://idp.example\n  resource: https://moat.example/mcp\n";
+    let c = load(&format!("{base}  jwks: https://idp.example/jwks.json\n")).unwrap();
+    let auth = c.auth.unwrap();
+    assert_eq!(auth.algorithms.len(), 3);
+    assert_eq!(auth.max_token_lifetime.as_secs(), 3600);
+    assert_eq!(
+        auth.jwks,
+        crate::JwksSource::Url("https://idp.example/jwks.json".into())
+    );
+    let bad = |extra: &str| load(&format!("{base}{extra}")).unwrap_err();
+    assert!(
+        bad("  jwks: http://idp.example/jwks.json\n")
+            .message
+            .contains("https://")
+    );
+    assert!(load(&format!("{base}  jwks: http://127.0.0.1:9/jwks.json\n")).is_ok());
+    let e = bad("  jwks: file:/k\n  algorithms: [HS256]\n");
+    assert_eq!((e.field.as_str(), e.line), ("auth.algorithms", Some(5)));
+    assert!(e.message.contains("symmetric"), "{e}");
+    assert!(
+        bad("  jwks: file:/k\n  algorithms: [none]\n")
+            .message
+            .contains("never")
+    );
+    assert!(
+        bad("  jwks: file:/k\n  max_token_lifetime: 7d\n")
+            .message
+            .contains("24h")
+    );
+}
+
+#[test]
 fn non_loopback_listener_has_no_default_origins() {
-    let c = load("listen: 0.0.0.0:9000\n").unwrap();
+    let c = load("listen: 0.0.0.0:9000\nallow_unauthenticated: behind an authenticating proxy\n")
+        .unwrap();
     assert!(c.hosts.origins.is_empty());
     assert!(c.hosts.hosts.is_empty());
 }

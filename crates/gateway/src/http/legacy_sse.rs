@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -17,12 +18,15 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use super::guard::accepts;
 use super::mcp::spawn_request;
 use super::reply::{http_error, sse_body};
+use crate::auth::Caller;
 use crate::session::{Outbox, Session, error_response, frame};
 use crate::state::GatewayState;
 
 /// One legacy connection: its stream, and its session once the client has initialized.
 pub(crate) struct LegacyClient {
     outbox: Outbox,
+    /// Who opened the stream: only the same caller may post to it.
+    owner: Caller,
     session: OnceLock<Arc<Session>>,
 }
 
@@ -41,6 +45,7 @@ impl Drop for Unregister {
 
 pub(crate) async fn open(
     State(state): State<Arc<GatewayState>>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
 ) -> HttpResponse {
     if !accepts(&headers, "text/event-stream") {
@@ -56,6 +61,7 @@ pub(crate) async fn open(
         id.clone(),
         LegacyClient {
             outbox: tx,
+            owner: caller,
             session: OnceLock::new(),
         },
     );
@@ -82,13 +88,15 @@ pub(crate) struct Target {
 
 pub(crate) async fn post(
     State(state): State<Arc<GatewayState>>,
+    Extension(caller): Extension<Caller>,
     Query(target): Query<Target>,
     body: Body,
 ) -> HttpResponse {
-    let Some((outbox, session)) = state
+    let Some((outbox, session, owner)) = state
         .legacy
         .get(target.session_id.as_str())
-        .map(|c| (c.outbox.clone(), c.session.get().cloned()))
+        .filter(|c| caller.may_use(&c.owner))
+        .map(|c| (c.outbox.clone(), c.session.get().cloned(), c.owner.clone()))
     else {
         return http_error(
             StatusCode::NOT_FOUND,
@@ -113,6 +121,7 @@ pub(crate) async fn post(
         match (item, &session) {
             (Ok(Message::Request(req)), _) if req.method == "initialize" => {
                 tokio::spawn(initialize(
+                    owner.clone(),
                     state.clone(),
                     target.session_id.clone(),
                     req,
@@ -138,8 +147,14 @@ pub(crate) async fn post(
     StatusCode::ACCEPTED.into_response()
 }
 
-async fn initialize(state: Arc<GatewayState>, id: String, req: Request, outbox: Outbox) {
-    let reply = match Session::start(state.clone(), req.params.as_deref()).await {
+async fn initialize(
+    owner: Caller,
+    state: Arc<GatewayState>,
+    id: String,
+    req: Request,
+    outbox: Outbox,
+) {
+    let reply = match Session::start(state.clone(), req.params.as_deref(), owner).await {
         Ok((session, result)) => {
             session.attach_stream(outbox.clone());
             let stored = state

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -18,6 +19,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use super::guard::{accepts, protocol_version};
 use super::reply::{Shape, answer, http_error, sse_body};
 use super::stateless;
+use crate::auth::Caller;
 use crate::session::{Outbox, Session};
 use crate::state::GatewayState;
 
@@ -26,7 +28,13 @@ const SESSION_HEADER: &str = "mcp-session-id";
 type Shared = State<Arc<GatewayState>>;
 
 /// Finds the session a session-based request names, checking its protocol version header.
-fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session>>, HttpResponse> {
+/// A session is found only for the caller that opened it: anyone else gets the same 404 as for
+/// a session that does not exist (session-hijacking defence).
+fn admit(
+    state: &GatewayState,
+    headers: &HeaderMap,
+    caller: &Caller,
+) -> Result<Option<Arc<Session>>, HttpResponse> {
     let version = protocol_version(headers)
         .map_err(|e| http_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, e))?;
     let Some(id) = headers.get(SESSION_HEADER) else {
@@ -35,7 +43,8 @@ fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session
     let session = id
         .to_str()
         .ok()
-        .and_then(|id| state.sessions.get(id).map(|s| s.value().clone()));
+        .and_then(|id| state.sessions.get(id).map(|s| s.value().clone()))
+        .filter(|s| caller.may_use(&s.owner));
     let Some(session) = session else {
         return Err(http_error(
             StatusCode::NOT_FOUND,
@@ -58,7 +67,12 @@ fn admit(state: &GatewayState, headers: &HeaderMap) -> Result<Option<Arc<Session
     Ok(Some(session))
 }
 
-pub(crate) async fn post(State(state): Shared, headers: HeaderMap, body: Body) -> HttpResponse {
+pub(crate) async fn post(
+    State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Body,
+) -> HttpResponse {
     let limit = state.config.load().max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         let why = format!("request body exceeds {limit} bytes");
@@ -72,13 +86,13 @@ pub(crate) async fn post(State(state): Shared, headers: HeaderMap, body: Body) -
     if stateless::applies(&batch, &headers) {
         return stateless::post(&state, &headers, batch, sse_ok).await;
     }
-    let session = match admit(&state, &headers) {
+    let session = match admit(&state, &headers, &caller) {
         Ok(s) => s,
         Err(r) => return r,
     };
     match (batch, session) {
         (Batch::Single(Message::Request(req)), _) if req.method == "initialize" => {
-            initialize(state, req, sse_ok).await
+            initialize(state, req, sse_ok, caller).await
         }
         (_, None) => http_error(
             StatusCode::BAD_REQUEST,
@@ -98,8 +112,14 @@ pub(crate) async fn post(State(state): Shared, headers: HeaderMap, body: Body) -
     }
 }
 
-async fn initialize(state: Arc<GatewayState>, req: Request, sse_ok: bool) -> HttpResponse {
-    let (session, result) = match Session::start(state.clone(), req.params.as_deref()).await {
+async fn initialize(
+    state: Arc<GatewayState>,
+    req: Request,
+    sse_ok: bool,
+    caller: Caller,
+) -> HttpResponse {
+    let (session, result) = match Session::start(state.clone(), req.params.as_deref(), caller).await
+    {
         Ok(ok) => ok,
         Err(e) => {
             let msg = Message::from(moat_proto::Response::error(Some(req.id), &e));
@@ -181,8 +201,12 @@ async fn handle(
     answer(rx, expected, batch, sse_ok, shape).await
 }
 
-pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpResponse {
-    let session = match admit(&state, &headers) {
+pub(crate) async fn get(
+    State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+) -> HttpResponse {
+    let session = match admit(&state, &headers, &caller) {
         Ok(Some(s)) => s,
         Ok(None) => {
             return http_error(
@@ -210,8 +234,12 @@ pub(crate) async fn get(State(state): Shared, headers: HeaderMap) -> HttpRespons
     sse_body(UnboundedReceiverStream::new(session.open_get_stream()))
 }
 
-pub(crate) async fn delete(State(state): Shared, headers: HeaderMap) -> HttpResponse {
-    match admit(&state, &headers) {
+pub(crate) async fn delete(
+    State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+) -> HttpResponse {
+    match admit(&state, &headers, &caller) {
         Ok(Some(s)) => {
             state.sessions.remove(&s.id);
             tracing::info!(session = %s.id, "session ended by the client");

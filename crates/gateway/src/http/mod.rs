@@ -9,18 +9,27 @@ mod stateless;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::post;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+pub(crate) use reply::http_error;
 
 use crate::state::GatewayState;
 
+/// The routes, inside out: authentication guards the MCP endpoints (not the metadata that tells
+/// a client how to authenticate); the Host/Origin check guards everything.
 pub(crate) fn router(state: Arc<GatewayState>) -> Router {
+    let metadata = get(crate::auth::metadata);
     Router::new()
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
-        .route("/sse", axum::routing::get(legacy_sse::open))
+        .route("/sse", get(legacy_sse::open))
         .route("/message", post(legacy_sse::post))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::host_origin_layer,
-        ))
+        .route_layer(from_fn_with_state(state.clone(), crate::auth::layer))
+        .route("/.well-known/oauth-protected-resource", metadata.clone())
+        .route(
+            "/.well-known/oauth-protected-resource/{*resource}",
+            metadata,
+        )
+        .layer(from_fn_with_state(state.clone(), guard::host_origin_layer))
         .with_state(state)
 }

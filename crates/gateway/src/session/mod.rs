@@ -30,6 +30,7 @@ use routes::{Route, Routes};
 use slot::{Live, Slot};
 pub(crate) use stateless::{RoutingHeaders, http_status};
 
+use crate::auth::Caller;
 use crate::federation::initialize::{merge_capabilities, merge_instructions};
 use crate::federation::lists::ListKind;
 use crate::federation::names::Names;
@@ -47,6 +48,8 @@ pub(crate) enum Mode {
 
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
+    /// Who opened the session: only the same caller may use it.
+    pub(crate) owner: Caller,
     pub(crate) version: ProtocolVersion,
     pub(crate) mode: Mode,
     pub(crate) gateway: Arc<GatewayState>,
@@ -75,10 +78,12 @@ impl Session {
         mode: Mode,
         version: ProtocolVersion,
         init_params: Value,
+        owner: Caller,
     ) -> Arc<Self> {
         let config = gateway.config.load_full();
         let session = Arc::new(Self {
             id: new_session_id().into(),
+            owner,
             version,
             mode,
             names: Names::new(&config),
@@ -111,6 +116,7 @@ impl Session {
             Mode::Stateless,
             ProtocolVersion::V2026_07_28,
             json!({}),
+            Caller(None),
         )
     }
 
@@ -119,6 +125,7 @@ impl Session {
     pub(crate) async fn start(
         gateway: Arc<GatewayState>,
         params: Option<&RawValue>,
+        owner: Caller,
     ) -> Result<(Arc<Self>, Value), ErrorObject> {
         let requested: String = object_field(params, "protocolVersion").ok_or_else(|| {
             ErrorObject::new(
@@ -131,7 +138,7 @@ impl Session {
             .and_then(|p| serde_json::from_str(p.get()).ok())
             .unwrap_or_else(|| json!({}));
         init_params["protocolVersion"] = json!(version.as_str());
-        let session = Self::new(gateway, Mode::Stateful, version, init_params);
+        let session = Self::new(gateway, Mode::Stateful, version, init_params, owner);
         let lives = session.connect_all().await;
         let mut result = json!({
             "protocolVersion": version.as_str(),

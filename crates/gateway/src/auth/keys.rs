@@ -1,0 +1,76 @@
+//! The issuer's public keys: loaded on first use, re-read when a token names a key not yet
+//! known (key rotation), at most once per interval so unknown `kid`s cannot flood the issuer.
+
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use moat_config::JwksSource;
+use moat_identity::KeySet;
+
+/// Shortest time between two reloads.
+const MIN_RELOAD: Duration = Duration::from_secs(10);
+
+pub(crate) struct Keys {
+    source: JwksSource,
+    http: reqwest::Client,
+    current: ArcSwap<KeySet>,
+    last_load: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl Keys {
+    pub(crate) fn new(source: JwksSource, http: reqwest::Client) -> Self {
+        Self {
+            source,
+            http,
+            current: ArcSwap::from_pointee(KeySet::default()),
+            last_load: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn current(&self) -> std::sync::Arc<KeySet> {
+        self.current.load_full()
+    }
+
+    /// Loads the key set again unless that happened less than [`MIN_RELOAD`] ago. Returns whether
+    /// a new set was loaded. A failed load keeps the old set (and is logged).
+    pub(crate) async fn reload(&self) -> bool {
+        let mut last = self.last_load.lock().await;
+        if last.is_some_and(|t| t.elapsed() < MIN_RELOAD) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        match self
+            .fetch()
+            .await
+            .and_then(|text| KeySet::from_json(&text).map_err(|e| e.to_string()))
+        {
+            Ok(set) => {
+                tracing::info!(keys = set.len(), "loaded the token issuer's keys");
+                self.current.store(std::sync::Arc::new(set));
+                true
+            }
+            Err(e) => {
+                tracing::error!(
+                    "cannot load the token issuer's keys ({:?}): {e}",
+                    self.source
+                );
+                false
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<String, String> {
+        match &self.source {
+            JwksSource::File(path) => tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| e.to_string()),
+            JwksSource::Url(url) => {
+                let resp = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+                if !resp.status().is_success() {
+                    return Err(format!("HTTP {}", resp.status()));
+                }
+                resp.text().await.map_err(|e| e.to_string())
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! moat as an OAuth 2.1 resource server: every MCP request carries a bearer token from the
+//! configured issuer, validated before anything else happens; failures get the RFC 6750 / RFC
+//! 9728 challenge that tells a client where to get a token.
+
+mod challenge;
+mod keys;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response as HttpResponse};
+use http::HeaderMap;
+use moat_config::{AuthConfig, TokenAlgorithm};
+use moat_identity::{Algorithm, Principal, TokenError, TokenPolicy, validate};
+use serde_json::{Value, json};
+
+pub(crate) use challenge::Refusal;
+use keys::Keys;
+
+use crate::state::GatewayState;
+
+/// Who sent a request: `None` when authentication is off (loopback or explicitly allowed).
+#[derive(Clone, Default)]
+pub(crate) struct Caller(pub(crate) Option<Arc<Principal>>);
+
+impl Caller {
+    /// Whether a session opened by `owner` may be used by this caller.
+    pub(crate) fn may_use(&self, owner: &Caller) -> bool {
+        match (&self.0, &owner.0) {
+            (None, None) => true,
+            (Some(me), Some(them)) => me.same_caller(them),
+            _ => false,
+        }
+    }
+}
+
+pub(crate) struct Authenticator {
+    policy: TokenPolicy,
+    keys: Keys,
+    required_scopes: Vec<String>,
+    scopes_supported: Vec<String>,
+    issuer: String,
+    resource: String,
+    metadata_url: String,
+}
+
+impl Authenticator {
+    pub(crate) fn new(cfg: &AuthConfig, http: reqwest::Client) -> Self {
+        let algorithms = cfg
+            .algorithms
+            .iter()
+            .map(|a| match a {
+                TokenAlgorithm::Rs256 => Algorithm::RS256,
+                TokenAlgorithm::Es256 => Algorithm::ES256,
+                TokenAlgorithm::EdDsa => Algorithm::EdDSA,
+            })
+            .collect();
+        let policy = TokenPolicy {
+            issuer: cfg.issuer.clone(),
+            audience: cfg.resource.clone(),
+            algorithms,
+            leeway_secs: cfg.leeway.as_secs(),
+            max_lifetime_secs: cfg.max_token_lifetime.as_secs(),
+        };
+        Self {
+            policy,
+            keys: Keys::new(cfg.jwks.clone(), http),
+            required_scopes: cfg.required_scopes.clone(),
+            scopes_supported: cfg.scopes_supported.clone(),
+            issuer: cfg.issuer.clone(),
+            resource: cfg.resource.clone(),
+            metadata_url: metadata_url(&cfg.resource),
+        }
+    }
+
+    /// The caller of a request, or why it is refused.
+    pub(crate) async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+    ) -> Result<Principal, Refusal> {
+        if query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token="))) {
+            return Err(Refusal::TokenInQuery);
+        }
+        let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+            return Err(Refusal::Missing);
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(Refusal::NotBearer)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let mut result = validate(token, &self.keys.current(), &self.policy, now);
+        // A key not seen yet: the issuer may have rotated. Reload once (rate-limited) and retry.
+        if matches!(result, Err(TokenError::UnknownKey(_))) && self.keys.reload().await {
+            result = validate(token, &self.keys.current(), &self.policy, now);
+        }
+        let principal = result.map_err(Refusal::Invalid)?;
+        if !principal.has_scopes(self.required_scopes.iter().map(String::as_str)) {
+            return Err(Refusal::InsufficientScope(self.required_scopes.clone()));
+        }
+        Ok(principal)
+    }
+
+    /// RFC 9728 protected resource metadata.
+    pub(crate) fn metadata(&self) -> Value {
+        json!({
+            "resource": self.resource,
+            "authorization_servers": [self.issuer],
+            "scopes_supported": self.scopes_supported,
+            "bearer_methods_supported": ["header"],
+            "resource_name": "moat MCP gateway",
+        })
+    }
+}
+
+/// `https://host/mcp` → `https://host/.well-known/oauth-protected-resource/mcp` (RFC 9728 §3.1).
+fn metadata_url(resource: &str) -> String {
+    let (scheme, rest) = resource.split_once("://").unwrap_or(("https", resource));
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        format!("{scheme}://{authority}/.well-known/oauth-protected-resource")
+    } else {
+        format!("{scheme}://{authority}/.well-known/oauth-protected-resource/{path}")
+    }
+}
+
+/// Middleware on the MCP routes: authenticates the request (when auth is on) and hands the
+/// caller to the handlers; refusals are answered here and never reach a session.
+pub(crate) async fn layer(
+    State(state): State<Arc<GatewayState>>,
+    mut req: Request,
+    next: Next,
+) -> HttpResponse {
+    let caller = match &state.auth {
+        None => Caller(None),
+        Some(auth) => match auth.authenticate(req.headers(), req.uri().query()).await {
+            Ok(p) => Caller(Some(Arc::new(p))),
+            Err(refusal) => {
+                tracing::warn!(reason = %refusal, "request refused by authentication");
+                return refusal.into_response(auth);
+            }
+        },
+    };
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// `GET /.well-known/oauth-protected-resource[/…]`.
+pub(crate) async fn metadata(State(state): State<Arc<GatewayState>>) -> HttpResponse {
+    match &state.auth {
+        Some(auth) => {
+            let body = auth.metadata().to_string();
+            ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_url_inserts_the_well_known_segment() {
+        assert_eq!(
+            metadata_url("https://m.example/mcp"),
+            "https://m.example/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(
+            metadata_url("https://m.example"),
+            "https://m.example/.well-known/oauth-protected-resource"
+        );
+        assert_eq!(
+            metadata_url("http://127.0.0.1:8/a/mcp/"),
+            "http://127.0.0.1:8/.well-known/oauth-protected-resource/a/mcp"
+        );
+    }
+
+    #[test]
+    fn a_session_is_usable_only_by_its_owner() {
+        let p = |sub: &str| {
+            Caller(Some(Arc::new(Principal {
+                issuer: "i".into(),
+                subject: sub.into(),
+                client_id: Some("c".into()),
+                scopes: vec![],
+                expires_at: 0,
+                token_id: None,
+            })))
+        };
+        assert!(p("a").may_use(&p("a")));
+        assert!(!p("b").may_use(&p("a")));
+        assert!(!Caller(None).may_use(&p("a")));
+        assert!(Caller(None).may_use(&Caller(None)));
+    }
+}
