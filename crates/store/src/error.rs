@@ -6,9 +6,9 @@ use crate::ids::FamilyId;
 
 /// Everything a store operation can fail with.
 ///
-/// The variants a caller branches on (`NotFound`, `Conflict`, `Reused`, `Revoked`, `Expired`)
-/// are answers about the data; `Backend`, `Migration`, `InvalidUrl` and `Corrupt` are faults of
-/// the database or its configuration and should fail the request closed.
+/// The variants a caller branches on (`NotFound`, `Conflict`, `Reused`, `Revoked`, `Expired`,
+/// `Invalid`) are answers about the data; `Unavailable`, `Backend`, `Migration`, `InvalidUrl`
+/// and `Corrupt` are faults of the database or its configuration and should fail closed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -48,6 +48,9 @@ pub enum StoreError {
         "store URL not understood: {0} (expected sqlite://PATH, sqlite::memory: or postgres://…)"
     )]
     InvalidUrl(String),
+    /// The database could not be reached or opened (server down, file not creatable).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     /// A migration failed or the database has migrations this build does not know.
     #[error("store migration failed: {0}")]
     Migration(String),

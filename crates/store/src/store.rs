@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, PgConnection};
 
 use crate::agents::Agents;
 use crate::backend::{Backend, on_backend};
@@ -102,10 +103,12 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
         };
+        let path = options.get_filename().display().to_string();
         let pool = pool
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|error| StoreError::Unavailable(format!("SQLite database {path}: {error}")))?;
         SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             backend: Backend::Sqlite(pool),
@@ -113,11 +116,26 @@ impl Store {
     }
 
     async fn open_postgres_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        // One direct attempt first: the pool would retry until its timeout and then report
+        // only that it timed out, hiding "connection refused" or "no such role".
+        let unavailable = |error: sqlx::Error| {
+            StoreError::Unavailable(format!(
+                "PostgreSQL at {}:{}: {error}",
+                options.get_host(),
+                options.get_port()
+            ))
+        };
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(unavailable)?;
+        // The probe only proved the server answers; how it closes does not matter.
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(POSTGRES_MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?;
+            .connect_with(options.clone())
+            .await
+            .map_err(unavailable)?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             backend: Backend::Postgres(pool),

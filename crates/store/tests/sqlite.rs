@@ -91,3 +91,14 @@ async fn unknown_url_scheme_is_refused() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn uncreatable_file_is_unavailable() {
+    let temp = TempDb::new();
+    let path = temp.dir.join("no-such-dir").join("moat.db");
+    let refused = Store::open_sqlite(&path).await;
+    assert!(
+        matches!(refused, Err(moat_store::StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+}
