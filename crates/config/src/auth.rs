@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::raw::RawAuth;
+use crate::secret::SecretRef;
 use crate::upstream::parse_duration;
 
 /// Signature algorithms moat can accept. Symmetric ones cannot be: the verification keys are
@@ -28,6 +29,17 @@ pub enum JwksSource {
     File(PathBuf),
 }
 
+/// An RFC 7662 introspection endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Introspection {
+    /// The endpoint.
+    pub url: String,
+    /// moat's client id there.
+    pub client_id: String,
+    /// moat's client secret there.
+    pub client_secret: SecretRef,
+}
+
 /// How clients authenticate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthConfig {
@@ -35,8 +47,10 @@ pub struct AuthConfig {
     pub issuer: String,
     /// moat's canonical resource URI: the only accepted `aud` (RFC 8707).
     pub resource: String,
-    /// The issuer's public keys.
-    pub jwks: JwksSource,
+    /// The issuer's public keys, for JWT access tokens.
+    pub jwks: Option<JwksSource>,
+    /// Introspection, for opaque access tokens.
+    pub introspection: Option<Introspection>,
     /// Accepted signature algorithms.
     pub algorithms: Vec<TokenAlgorithm>,
     /// Longest accepted token lifetime (`exp − iat`).
@@ -66,18 +80,49 @@ impl AuthConfig {
                 "must be moat's public URL for /mcp, e.g. https://mcp.example.com/mcp",
             ));
         }
-        let jwks = if let Some(path) = raw.jwks.strip_prefix("file:") {
-            JwksSource::File(path.into())
-        } else if raw.jwks.starts_with("https://")
-            || (raw.jwks.starts_with("http://") && is_loopback_url(&raw.jwks))
-        {
-            JwksSource::Url(raw.jwks)
-        } else {
-            return Err(ConfigError::new(
-                "auth.jwks",
-                "must be an https:// URL (http:// only for a loopback host) or file:/path",
-            ));
+        let secure =
+            |u: &str| u.starts_with("https://") || (u.starts_with("http://") && is_loopback_url(u));
+        let jwks = match raw.jwks {
+            None => None,
+            Some(j) => Some(if let Some(path) = j.strip_prefix("file:") {
+                JwksSource::File(path.into())
+            } else if secure(&j) {
+                JwksSource::Url(j)
+            } else {
+                return Err(ConfigError::new(
+                    "auth.jwks",
+                    "must be an https:// URL (http:// only for a loopback host) or file:/path",
+                ));
+            }),
         };
+        let introspection = match raw.introspection {
+            None => None,
+            Some(i) if !secure(&i.url) => {
+                return Err(ConfigError::new(
+                    "auth.introspection.url",
+                    "must be https:// (http:// only for a loopback host)",
+                ));
+            }
+            Some(i) => {
+                let client_secret = SecretRef::parse(&i.client_secret).ok_or_else(|| {
+                    ConfigError::new(
+                        "auth.introspection.client_secret",
+                        "must be env:NAME or file:/path, never inline",
+                    )
+                })?;
+                Some(Introspection {
+                    url: i.url,
+                    client_id: i.client_id,
+                    client_secret,
+                })
+            }
+        };
+        if jwks.is_none() && introspection.is_none() {
+            return Err(ConfigError::new(
+                "auth",
+                "needs jwks (JWT tokens), introspection (opaque tokens), or both",
+            ));
+        }
         let algorithms = match raw.algorithms {
             None => vec![
                 TokenAlgorithm::Rs256,
@@ -118,6 +163,7 @@ impl AuthConfig {
             issuer: raw.issuer,
             resource: raw.resource,
             jwks,
+            introspection,
             algorithms,
             max_token_lifetime,
             leeway,

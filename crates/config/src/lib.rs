@@ -12,7 +12,7 @@ mod secret;
 mod snapshot;
 mod upstream;
 
-pub use auth::{AuthConfig, JwksSource, TokenAlgorithm};
+pub use auth::{AuthConfig, Introspection, JwksSource, TokenAlgorithm};
 pub use error::ConfigError;
 pub use secret::{SecretError, SecretRef, Value};
 pub use snapshot::{Config, HostPolicy, PrefixMode, TlsConfig};

@@ -39,8 +39,10 @@ pub struct RawAuth {
     pub issuer: String,
     /// moat's canonical resource URI (the tokens' `aud`).
     pub resource: String,
-    /// `https://…` JWKS URL or `file:/path`.
-    pub jwks: String,
+    /// `https://…` JWKS URL or `file:/path`, for JWT access tokens.
+    pub jwks: Option<String>,
+    /// RFC 7662 introspection, for opaque access tokens.
+    pub introspection: Option<RawIntrospection>,
     /// Accepted algorithms (RS256, ES256, EdDSA).
     pub algorithms: Option<Vec<String>>,
     /// Longest accepted token lifetime, e.g. `1h`.
@@ -51,6 +53,18 @@ pub struct RawAuth {
     pub required_scopes: Option<Vec<String>>,
     /// Scopes announced to clients.
     pub scopes_supported: Option<Vec<String>>,
+}
+
+/// The issuer's token introspection endpoint and moat's credentials for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntrospection {
+    /// The endpoint (`https://`, or `http://` for a loopback host).
+    pub url: String,
+    /// moat's client id at the issuer.
+    pub client_id: String,
+    /// moat's client secret: `env:NAME` or `file:/path`.
+    pub client_secret: String,
 }
 
 /// TLS certificate and key.

@@ -3,10 +3,12 @@
 //! Everything here is pure: keys come in as a parsed [`KeySet`], the time as a number. Fetching
 //! keys (JWKS over HTTPS) happens at the edge, in the gateway.
 
+mod introspection;
 mod keys;
 mod principal;
 mod token;
 
+pub use introspection::principal_from_introspection;
 pub use jsonwebtoken::Algorithm;
 pub use keys::{KeyError, KeySet};
 pub use principal::Principal;

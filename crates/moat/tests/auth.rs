@@ -370,3 +370,67 @@ async fn the_clients_token_never_reaches_an_upstream() {
     );
     assert!(!text.contains(&good), "the token appears upstream: {text}");
 }
+
+/// Opaque tokens are checked with the issuer's introspection endpoint (with moat's own client
+/// credentials from the environment), and the answer is reused while the token lives.
+#[tokio::test]
+async fn opaque_tokens_are_introspected_and_cached() {
+    let dir = TempDir::new();
+    let moat_port = common::free_port();
+    let resource = format!("http://127.0.0.1:{moat_port}/mcp");
+    let (_idp, idp_port) = Process::start_on_free_port(
+        "introspection",
+        "listening on port",
+        &["Address already in use"],
+        |port| {
+            let mut cmd = Command::new("python3");
+            cmd.arg(fixture("introspection_server.py")).args([
+                port.to_string(),
+                resource.clone(),
+                "moat".into(),
+                "s3cret".into(),
+            ]);
+            cmd
+        },
+    );
+    let yaml = format!(
+        "listen: 127.0.0.1:{moat_port}\nauth:\n  issuer: {ISS}\n  resource: {resource}\n  introspection:\n    url: http://127.0.0.1:{idp_port}/introspect\n    client_id: moat\n    client_secret: env:MOAT_TEST_INTROSPECTION_SECRET\nupstreams:\n  fx:\n    builtin: fixture\n"
+    );
+    let config = dir.write("moat.yaml", &yaml);
+    let mut cmd = Command::new(moat_bin());
+    cmd.current_dir(repo_root())
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("MOAT_TEST_INTROSPECTION_SECRET", "s3cret")
+        .env("NO_COLOR", "1");
+    let _moat = Process::start("moat", cmd, "moat listening on http://").expect("moat starts");
+
+    let (status, _, body) = init_with(&resource, Some("opaque-alice")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = init_with(&resource, Some("opaque-alice")).await;
+    assert_eq!(status, 200, "{body}");
+    let count: Value = client()
+        .get(format!("http://127.0.0.1:{idp_port}/count"))
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(count["n"], 1, "the second use must come from the cache");
+
+    let (status, challenge, body) = init_with(&resource, Some("opaque-revoked")).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        challenge.contains("invalid_token") && body.contains("not active"),
+        "{challenge} {body}"
+    );
+    // No JWKS configured: a JWT is not accepted, whatever it says.
+    let jwt = sign(
+        &key("k1"),
+        &json!({"iss": ISS, "aud": resource, "sub": "x", "iat": now(), "exp": now() + 60}),
+    );
+    let (status, _, body) = init_with(&resource, Some(&jwt)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("no jwks"), "{body}");
+}

@@ -136,9 +136,22 @@ fn auth_is_validated_and_required_beyond_loopback() {
     assert_eq!(auth.max_token_lifetime.as_secs(), 3600);
     assert_eq!(
         auth.jwks,
-        crate::JwksSource::Url("https://idp.example/jwks.json".into())
+        Some(crate::JwksSource::Url(
+            "https://idp.example/jwks.json".into()
+        ))
     );
     let bad = |extra: &str| load(&format!("{base}{extra}")).unwrap_err();
+    assert!(bad("").message.contains("needs jwks"));
+    let intro = "  introspection:\n    url: https://idp.example/introspect\n    client_id: moat\n";
+    let ok = load(&format!(
+        "{base}{intro}    client_secret: env:MOAT_SECRET\n"
+    ))
+    .unwrap();
+    assert!(ok.auth.unwrap().introspection.is_some());
+    assert_eq!(
+        bad(&format!("{intro}    client_secret: hunter2\n")).field,
+        "auth.introspection.client_secret"
+    );
     assert!(
         bad("  jwks: http://idp.example/jwks.json\n")
             .message

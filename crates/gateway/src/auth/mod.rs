@@ -3,6 +3,7 @@
 //! 9728 challenge that tells a client where to get a token.
 
 mod challenge;
+mod introspect;
 mod keys;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use moat_identity::{Algorithm, Principal, TokenError, TokenPolicy, validate};
 use serde_json::{Value, json};
 
 pub(crate) use challenge::Refusal;
+use introspect::Introspector;
 use keys::Keys;
 
 use crate::state::GatewayState;
@@ -38,7 +40,8 @@ impl Caller {
 
 pub(crate) struct Authenticator {
     policy: TokenPolicy,
-    keys: Keys,
+    keys: Option<Keys>,
+    introspector: Option<Introspector>,
     required_scopes: Vec<String>,
     scopes_supported: Vec<String>,
     issuer: String,
@@ -66,7 +69,11 @@ impl Authenticator {
         };
         Self {
             policy,
-            keys: Keys::new(cfg.jwks.clone(), http),
+            keys: cfg.jwks.clone().map(|j| Keys::new(j, http.clone())),
+            introspector: cfg
+                .introspection
+                .clone()
+                .map(|i| Introspector::new(i, http)),
             required_scopes: cfg.required_scopes.clone(),
             scopes_supported: cfg.scopes_supported.clone(),
             issuer: cfg.issuer.clone(),
@@ -100,16 +107,33 @@ impl Authenticator {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        let mut result = validate(token, &self.keys.current(), &self.policy, now);
-        // A key not seen yet: the issuer may have rotated. Reload once (rate-limited) and retry.
-        if matches!(result, Err(TokenError::UnknownKey(_))) && self.keys.reload().await {
-            result = validate(token, &self.keys.current(), &self.policy, now);
-        }
+        let result = if looks_like_jwt(token) {
+            self.validate_jwt(token, now).await
+        } else {
+            match &self.introspector {
+                Some(i) => i.principal(token, &self.policy, now).await,
+                None => Err(TokenError::Malformed),
+            }
+        };
         let principal = result.map_err(Refusal::Invalid)?;
         if !principal.has_scopes(self.required_scopes.iter().map(String::as_str)) {
             return Err(Refusal::InsufficientScope(self.required_scopes.clone()));
         }
         Ok(principal)
+    }
+
+    async fn validate_jwt(&self, token: &str, now: u64) -> Result<Principal, TokenError> {
+        let Some(keys) = &self.keys else {
+            return Err(TokenError::Invalid(
+                "JWT access tokens are not accepted here (no jwks configured)".into(),
+            ));
+        };
+        let result = validate(token, &keys.current(), &self.policy, now);
+        // A key not seen yet: the issuer may have rotated. Reload once (rate-limited) and retry.
+        if matches!(result, Err(TokenError::UnknownKey(_))) && keys.reload().await {
+            return validate(token, &keys.current(), &self.policy, now);
+        }
+        result
     }
 
     /// RFC 9728 protected resource metadata.
@@ -122,6 +146,17 @@ impl Authenticator {
             "resource_name": "moat MCP gateway",
         })
     }
+}
+
+/// Whether a token has the shape of a JWS compact serialization (three base64url parts).
+fn looks_like_jwt(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && parts[..2].iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// `https://host/mcp` → `https://host/.well-known/oauth-protected-resource/mcp` (RFC 9728 §3.1).
