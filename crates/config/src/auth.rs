@@ -61,6 +61,8 @@ pub struct AuthConfig {
     pub required_scopes: Vec<String>,
     /// Scopes announced in the protected resource metadata.
     pub scopes_supported: Vec<String>,
+    /// Whether agents the registry does not know are refused.
+    pub deny_unregistered: bool,
 }
 
 const MAX_LIFETIME_CAP: Duration = Duration::from_secs(24 * 3600);
@@ -169,6 +171,16 @@ impl AuthConfig {
             leeway,
             required_scopes: raw.required_scopes.unwrap_or_default(),
             scopes_supported: raw.scopes_supported.unwrap_or_default(),
+            deny_unregistered: match raw.unregistered_agents.as_deref() {
+                None | Some("flag") => false,
+                Some("deny") => true,
+                Some(other) => {
+                    return Err(ConfigError::new(
+                        "auth.unregistered_agents",
+                        format!("{other:?} is not flag or deny"),
+                    ));
+                }
+            },
         })
     }
 }

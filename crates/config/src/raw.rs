@@ -22,6 +22,8 @@ pub struct RawConfig {
     pub session_idle_timeout: Option<String>,
     /// Client authentication (OAuth 2.1 bearer tokens).
     pub auth: Option<RawAuth>,
+    /// Where moat keeps state (agents, clients, tokens): `sqlite://PATH` or `postgres://…`.
+    pub store: Option<String>,
     /// Why a listener beyond loopback may run without `auth` (it refuses to otherwise).
     pub allow_unauthenticated: Option<String>,
     /// How tools, prompts and resources of several upstreams are named.
@@ -53,6 +55,9 @@ pub struct RawAuth {
     pub required_scopes: Option<Vec<String>>,
     /// Scopes announced to clients.
     pub scopes_supported: Option<Vec<String>>,
+    /// What to do with a valid token of an agent the registry does not know: `flag` (record it
+    /// as unregistered and serve it) or `deny`.
+    pub unregistered_agents: Option<String>,
 }
 
 /// The issuer's token introspection endpoint and moat's credentials for it.

@@ -86,6 +86,8 @@ pub struct Config {
     pub session_idle_timeout: std::time::Duration,
     /// Client authentication; `None` only on loopback or with an explicit reason.
     pub auth: Option<AuthConfig>,
+    /// The store's URL, when configured (the binary picks a default next to the config file).
+    pub store: Option<String>,
     /// Global prefix mode.
     pub prefix: PrefixMode,
     /// Between server name and tool or prompt name.
@@ -185,6 +187,17 @@ impl Config {
         });
         let hosts = host_policy(listen, raw.allowed_origins, raw.allowed_hosts);
         let auth = raw.auth.map(AuthConfig::from_raw).transpose()?;
+        let store = raw.store;
+        if let Some(url) = &store
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "store",
+                "must be sqlite://PATH, sqlite::memory: or postgres://…",
+            ));
+        }
         let reason = raw
             .allow_unauthenticated
             .as_deref()
@@ -203,6 +216,7 @@ impl Config {
             max_body_bytes,
             session_idle_timeout,
             auth,
+            store,
             prefix,
             separator,
             upstreams,

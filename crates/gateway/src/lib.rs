@@ -44,6 +44,8 @@ pub enum GatewayError {
 pub struct Options {
     /// The moat executable (built-in servers run as its child processes).
     pub self_exe: PathBuf,
+    /// The store, for the agent registry (when authentication is on).
+    pub store: Option<moat_store::Store>,
 }
 
 /// A configured gateway, ready to serve.
@@ -58,10 +60,13 @@ impl Gateway {
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .build()
             .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
-        let auth = config
-            .auth
-            .as_ref()
-            .map(|a| auth::Authenticator::new(a, http.clone()));
+        let auth = config.auth.as_ref().map(|a| {
+            let authenticator = auth::Authenticator::new(a, http.clone());
+            match options.store.clone() {
+                Some(store) => authenticator.with_registry(store, a.deny_unregistered),
+                None => authenticator,
+            }
+        });
         let connect = ConnectOptions {
             self_exe: options.self_exe,
             http,

@@ -18,6 +18,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Validate a config file and exit (non-zero with file:line: field: problem on error).
     Check(CheckArgs),
+    /// The agent registry: every non-human identity, its owner, scopes and status.
+    Agents(AgentsArgs),
     /// Run moat's built-in MCP test server (the conformance fixture), for demos and tests.
     #[command(hide = true)]
     Fixture(FixtureArgs),
@@ -54,4 +56,61 @@ pub(crate) struct FixtureArgs {
     /// Serve Streamable HTTP on this address instead, at /mcp.
     #[arg(long)]
     pub(crate) listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentsArgs {
+    /// Config file whose store to use (default: the bundled default's).
+    #[arg(long, short = 'c', global = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// The store's URL, overriding the config (sqlite://PATH or postgres://…).
+    #[arg(long, global = true)]
+    pub(crate) store: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: AgentsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentsCommand {
+    /// Every agent (or those with one status: active, suspended, pending, unregistered).
+    List {
+        /// Only agents with this status.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One agent.
+    Show {
+        /// The agent's id (its OAuth client_id).
+        id: String,
+    },
+    /// Registers an agent (or promotes an unregistered one).
+    Register {
+        /// The agent's id (its OAuth client_id).
+        id: String,
+        /// A human-readable name.
+        #[arg(long)]
+        name: String,
+        /// The human or team answerable for it.
+        #[arg(long)]
+        owner: Option<String>,
+        /// A scope it may be granted (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Hold it pending approval instead of activating it.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Suspends an agent: its requests are refused and its refresh tokens revoked.
+    Suspend {
+        /// The agent's id.
+        id: String,
+    },
+    /// Lets a suspended or pending agent act again.
+    Resume {
+        /// The agent's id.
+        id: String,
+    },
 }

@@ -1,5 +1,6 @@
 //! The `moat` command line: a thin layer over the library crates.
 
+mod agents_cmd;
 mod cli;
 mod config_args;
 
@@ -66,6 +67,7 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Agents(args) => agents_cmd::run(args).await,
         Command::Fixture(args) => match args.listen {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(&addr)
@@ -89,7 +91,19 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
     };
     let config = config_args::load(args.config.as_deref(), &overrides)?;
     let self_exe = std::env::current_exe().context("cannot locate the moat executable")?;
-    let gateway = moat_gateway::Gateway::new(config, moat_gateway::Options { self_exe })?;
+    // The agent registry lives in the store; it matters once callers are authenticated.
+    let store = match (&config.auth, &config.store) {
+        (None, None) => None,
+        _ => {
+            let url = agents_cmd::store_url(&config, args.config.as_deref());
+            let store = moat_store::Store::open(&url)
+                .await
+                .with_context(|| format!("cannot open the store {url}"))?;
+            tracing::info!(store = %url, "store opened");
+            Some(store)
+        }
+    };
+    let gateway = moat_gateway::Gateway::new(config, moat_gateway::Options { self_exe, store })?;
     gateway.serve(shutdown_signal()).await?;
     tracing::info!("moat stopped");
     Ok(())

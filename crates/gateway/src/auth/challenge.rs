@@ -7,6 +7,7 @@ use http::{HeaderValue, StatusCode, header};
 use moat_identity::TokenError;
 
 use super::Authenticator;
+use super::registry::AgentRefusal;
 use crate::http::http_error;
 
 /// Why a request was not authenticated.
@@ -22,6 +23,8 @@ pub(crate) enum Refusal {
     Invalid(TokenError),
     /// Valid, but without every scope needed.
     InsufficientScope(Vec<String>),
+    /// Valid, but the agent may not act (suspended, pending, unknown) or cannot be checked.
+    Agent(AgentRefusal),
 }
 
 impl fmt::Display for Refusal {
@@ -38,6 +41,7 @@ impl fmt::Display for Refusal {
                 "the token lacks a required scope (needs: {})",
                 s.join(" ")
             ),
+            Self::Agent(r) => write!(f, "{r}"),
         }
     }
 }
@@ -58,6 +62,10 @@ impl Refusal {
             }
             Self::Invalid(_) => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
             Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+            Self::Agent(AgentRefusal::Status(..)) => {
+                (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+            }
+            Self::Agent(AgentRefusal::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, None),
         };
         let scope = match &self {
             Self::InsufficientScope(needed) => needed.join(" "),

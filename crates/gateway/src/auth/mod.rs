@@ -5,6 +5,7 @@
 mod challenge;
 mod introspect;
 mod keys;
+mod registry;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 pub(crate) use challenge::Refusal;
 use introspect::Introspector;
 use keys::Keys;
+use registry::Registry;
 
 use crate::state::GatewayState;
 
@@ -42,6 +44,7 @@ pub(crate) struct Authenticator {
     policy: TokenPolicy,
     keys: Option<Keys>,
     introspector: Option<Introspector>,
+    registry: Option<Registry>,
     required_scopes: Vec<String>,
     scopes_supported: Vec<String>,
     issuer: String,
@@ -74,12 +77,23 @@ impl Authenticator {
                 .introspection
                 .clone()
                 .map(|i| Introspector::new(i, http)),
+            registry: None,
             required_scopes: cfg.required_scopes.clone(),
             scopes_supported: cfg.scopes_supported.clone(),
             issuer: cfg.issuer.clone(),
             resource: cfg.resource.clone(),
             metadata_url: metadata_url(&cfg.resource),
         }
+    }
+
+    /// Checks every authenticated agent against the registry in `store`.
+    pub(crate) fn with_registry(
+        mut self,
+        store: moat_store::Store,
+        deny_unregistered: bool,
+    ) -> Self {
+        self.registry = Some(Registry::new(store, deny_unregistered));
+        self
     }
 
     /// The caller of a request, or why it is refused.
@@ -118,6 +132,9 @@ impl Authenticator {
         let principal = result.map_err(Refusal::Invalid)?;
         if !principal.has_scopes(self.required_scopes.iter().map(String::as_str)) {
             return Err(Refusal::InsufficientScope(self.required_scopes.clone()));
+        }
+        if let Some(registry) = &self.registry {
+            registry.admit(&principal).await.map_err(Refusal::Agent)?;
         }
         Ok(principal)
     }

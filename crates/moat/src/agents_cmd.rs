@@ -1,0 +1,125 @@
+//! `moat agents …`: the registry of non-human identities, read and changed from the command line.
+
+use anyhow::{Context, Result, bail};
+use moat_store::{Admission, Agent, AgentStatus, ClientId, NewAgent, Scopes, Store};
+
+use crate::cli::{AgentsArgs, AgentsCommand};
+use crate::config_args;
+
+/// The store a config names, or the default next to the config file.
+pub(crate) fn store_url(
+    config: &moat_config::Config,
+    config_path: Option<&std::path::Path>,
+) -> String {
+    config.store.clone().unwrap_or_else(|| {
+        let dir = config_path
+            .and_then(|p| p.parent())
+            .filter(|d| !d.as_os_str().is_empty());
+        let file = dir.map_or_else(
+            || std::path::PathBuf::from("moat.db"),
+            |d| d.join("moat.db"),
+        );
+        format!("sqlite://{}", file.display())
+    })
+}
+
+pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
+    let url = match &args.store {
+        Some(url) => url.clone(),
+        None => {
+            let config =
+                config_args::load(args.config.as_deref(), &config_args::Overrides::default())?;
+            store_url(&config, args.config.as_deref())
+        }
+    };
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store {url}"))?;
+    let agents = store.agents();
+    match args.command {
+        AgentsCommand::List { status } => {
+            let status = status.as_deref().map(parse_status).transpose()?;
+            let list = agents.list(status).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print_table(&list);
+            }
+        }
+        AgentsCommand::Show { id } => print_one(&agents.get(&ClientId::new(id)).await?, args.json)?,
+        AgentsCommand::Register {
+            id,
+            name,
+            owner,
+            scopes,
+            pending,
+        } => {
+            let new = NewAgent {
+                id: ClientId::new(id),
+                name,
+                owner,
+                allowed_scopes: Scopes::from_tokens(scopes.iter())?,
+                admission: if pending {
+                    Admission::HoldPending
+                } else {
+                    Admission::Activate
+                },
+            };
+            print_one(&agents.register(&new).await?, args.json)?;
+        }
+        AgentsCommand::Suspend { id } => {
+            print_one(&agents.suspend(&ClientId::new(id)).await?, args.json)?
+        }
+        AgentsCommand::Resume { id } => {
+            print_one(&agents.resume(&ClientId::new(id)).await?, args.json)?
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn parse_status(s: &str) -> Result<AgentStatus> {
+    Ok(match s {
+        "active" => AgentStatus::Active,
+        "suspended" => AgentStatus::Suspended,
+        "pending" => AgentStatus::Pending,
+        "unregistered" => AgentStatus::Unregistered,
+        other => bail!("{other:?} is not a status (active, suspended, pending, unregistered)"),
+    })
+}
+
+fn print_one(agent: &Agent, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(agent)?);
+    } else {
+        print_table(std::slice::from_ref(agent));
+    }
+    Ok(())
+}
+
+fn print_table(list: &[Agent]) {
+    println!(
+        "{:<24} {:<13} {:<20} {:<16} {:<20} SCOPES",
+        "ID", "STATUS", "NAME", "OWNER", "LAST SEEN"
+    );
+    for a in list {
+        let flag = if a.status == AgentStatus::Unregistered {
+            " (!)"
+        } else {
+            ""
+        };
+        let seen = a.last_seen_at.map_or_else(
+            || "never".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M").to_string(),
+        );
+        println!(
+            "{:<24} {:<13} {:<20} {:<16} {:<20} {}",
+            a.id.to_string(),
+            format!("{}{flag}", a.status.as_str()),
+            a.name,
+            a.owner.as_deref().unwrap_or("-"),
+            seen,
+            a.allowed_scopes
+        );
+    }
+}
