@@ -174,7 +174,15 @@ fn run_all_ways(requirements: &str) -> Runs {
     }
 }
 
+/// The suite has timing-bounded SHOULD checks (a list change must reach an open subscription
+/// within 1.5 s); on two cores, two suites plus their servers at once starve each other enough to
+/// miss them now and then. The runs take turns.
+static ONE_SUITE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn every_direct_pass_passes_through_moat(requirements: &str) {
+    let _turn = ONE_SUITE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let runs = run_all_ways(requirements);
     for (label, proxied) in &runs.proxied {
         let lost = regressions(&runs.direct, proxied);
