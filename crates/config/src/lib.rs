@@ -8,12 +8,14 @@ mod auth;
 mod error;
 mod locate;
 pub mod raw;
+mod scopes;
 mod secret;
 mod snapshot;
 mod upstream;
 
 pub use auth::{AuthConfig, Introspection, JwksSource, TokenAlgorithm};
 pub use error::ConfigError;
+pub use scopes::{ScopeDef, ScopeDictionary, is_broad};
 pub use secret::{SecretError, SecretRef, Value};
 pub use snapshot::{Config, HostPolicy, PrefixMode, TlsConfig};
 pub use upstream::{Transport, UpstreamConfig, UpstreamName};

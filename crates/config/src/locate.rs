@@ -10,10 +10,16 @@ pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
     for key in path.split('.') {
         let hit = lines.iter().enumerate().skip(start).find_map(|(i, line)| {
             let indent = line.len() - line.trim_start().len();
-            let body = line.trim_start().trim_start_matches("- ");
-            let matches = body
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'));
+            // Keys may be quoted ("*": …), as YAML needs for some scope names.
+            let body = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches(['"', '\'']);
+            let matches = body.strip_prefix(key).is_some_and(|rest| {
+                rest.trim_start_matches(['"', '\''])
+                    .trim_start()
+                    .starts_with(':')
+            });
             (indent >= min_indent && matches).then_some((i, indent))
         });
         match hit {
@@ -41,5 +47,9 @@ mod tests {
         assert_eq!(line_of(text, "upstreams.a.http"), Some(4));
         assert_eq!(line_of(text, "upstreams.b.timeout"), Some(5));
         assert_eq!(line_of(text, "nothing"), None);
+        assert_eq!(
+            line_of("scopes:\n  \"*\": {description: x}\n", "scopes.*"),
+            Some(2)
+        );
     }
 }

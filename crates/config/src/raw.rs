@@ -24,6 +24,9 @@ pub struct RawConfig {
     pub auth: Option<RawAuth>,
     /// Where moat keeps state (agents, clients, tokens): `sqlite://PATH` or `postgres://…`.
     pub store: Option<String>,
+    /// The scope dictionary: every scope tokens and grants may use, with its meaning.
+    #[serde(default)]
+    pub scopes: IndexMap<String, RawScope>,
     /// Why a listener beyond loopback may run without `auth` (it refuses to otherwise).
     pub allow_unauthenticated: Option<String>,
     /// How tools, prompts and resources of several upstreams are named.
@@ -70,6 +73,16 @@ pub struct RawIntrospection {
     pub client_id: String,
     /// moat's client secret: `env:NAME` or `file:/path`.
     pub client_secret: String,
+}
+
+/// One declared scope.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScope {
+    /// What the scope allows.
+    pub description: String,
+    /// For wildcard scopes only: why such a broad scope is needed.
+    pub broad_because: Option<String>,
 }
 
 /// TLS certificate and key.

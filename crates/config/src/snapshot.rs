@@ -7,6 +7,7 @@ use crate::auth::AuthConfig;
 use crate::error::ConfigError;
 use crate::locate::line_of;
 use crate::raw::RawConfig;
+use crate::scopes::ScopeDictionary;
 use crate::upstream::{UpstreamConfig, parse_duration};
 
 /// Default MCP listener.
@@ -88,6 +89,8 @@ pub struct Config {
     pub auth: Option<AuthConfig>,
     /// The store's URL, when configured (the binary picks a default next to the config file).
     pub store: Option<String>,
+    /// Declared scopes.
+    pub scopes: ScopeDictionary,
     /// Global prefix mode.
     pub prefix: PrefixMode,
     /// Between server name and tool or prompt name.
@@ -186,7 +189,21 @@ impl Config {
             key: t.key.into(),
         });
         let hosts = host_policy(listen, raw.allowed_origins, raw.allowed_hosts);
+        let scopes = ScopeDictionary::from_raw(raw.scopes)?;
         let auth = raw.auth.map(AuthConfig::from_raw).transpose()?;
+        if let Some(a) = &auth {
+            let named = a
+                .required_scopes
+                .iter()
+                .chain(&a.scopes_supported)
+                .map(String::as_str);
+            if let Some(unknown) = scopes.undeclared(named).first() {
+                return Err(ConfigError::new(
+                    "auth",
+                    format!("scope {unknown:?} is not declared under scopes"),
+                ));
+            }
+        }
         let store = raw.store;
         if let Some(url) = &store
             && !(url.starts_with("sqlite:")
@@ -217,6 +234,7 @@ impl Config {
             session_idle_timeout,
             auth,
             store,
+            scopes,
             prefix,
             separator,
             upstreams,

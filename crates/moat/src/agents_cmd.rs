@@ -24,13 +24,18 @@ pub(crate) fn store_url(
 }
 
 pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
-    let url = match &args.store {
-        Some(url) => url.clone(),
-        None => {
-            let config =
-                config_args::load(args.config.as_deref(), &config_args::Overrides::default())?;
-            store_url(&config, args.config.as_deref())
-        }
+    // The config gives the store's default place and the scope dictionary grants are held to.
+    let config = match (&args.store, &args.config) {
+        (Some(_), None) => None,
+        _ => Some(config_args::load(
+            args.config.as_deref(),
+            &config_args::Overrides::default(),
+        )?),
+    };
+    let url = match (&args.store, &config) {
+        (Some(url), _) => url.clone(),
+        (None, Some(config)) => store_url(config, args.config.as_deref()),
+        (None, None) => bail!("name a store with --store or a config with --config"),
     };
     let store = Store::open(&url)
         .await
@@ -54,6 +59,15 @@ pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
             scopes,
             pending,
         } => {
+            if let Some(config) = &config {
+                let undeclared = config.scopes.undeclared(scopes.iter().map(String::as_str));
+                if !undeclared.is_empty() {
+                    bail!(
+                        "not in the config's scope dictionary: {} (declare them under scopes: first)",
+                        undeclared.join(", ")
+                    );
+                }
+            }
             let new = NewAgent {
                 id: ClientId::new(id),
                 name,

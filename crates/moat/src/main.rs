@@ -55,6 +55,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Check(args) => {
             let config =
                 config_args::load(args.config.as_deref(), &config_args::Overrides::default())?;
+            for warning in config.scopes.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "ok: {} upstream(s), listening on {}{}",
                 config.upstreams.len(),

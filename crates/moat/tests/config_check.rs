@@ -100,3 +100,59 @@ fn a_broken_config_fails_with_file_and_line() {
         "no file:line in {stderr}"
     );
 }
+
+/// Broad scopes need a reason to load, and `moat check` still warns about each; grants made with
+/// `moat agents register` are held to the dictionary.
+#[test]
+fn the_scope_dictionary_is_enforced_and_broad_scopes_are_warned_about() {
+    let dir = common::TempDir::new();
+    let unexplained = dir.write("bad.yaml", "scopes:\n  orders:read: {description: Read orders}\n  \"orders:*\": {description: All orders}\n");
+    let out = check(&[unexplained.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.yaml:3: scopes.orders:*: is a wildcard scope"),
+        "{stderr}"
+    );
+
+    let yaml = format!(
+        "store: sqlite://{}\nscopes:\n  orders:read: {{description: Read orders}}\n  \"orders:*\":\n    description: All orders\n    broad_because: the ops console reconciles everything\n",
+        dir.path().join("moat.db").display()
+    );
+    let config = dir.write("moat.yaml", &yaml);
+    let config = config.to_str().expect("path");
+    let out = check(&[config]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: scope \"orders:*\" is broad")
+            && stderr.contains("the ops console"),
+        "{stderr}"
+    );
+
+    let register = |scope: &str| {
+        std::process::Command::new(common::moat_bin())
+            .args([
+                "agents", "--config", config, "register", "bot", "--name", "Bot", "--scope", scope,
+            ])
+            .output()
+            .expect("run moat agents")
+    };
+    let refused = register("orders:write");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("not in the config's scope dictionary: orders:write")
+    );
+    let granted = register("orders:read");
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+    assert!(String::from_utf8_lossy(&granted.stdout).contains("orders:read"));
+}

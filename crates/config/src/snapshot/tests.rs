@@ -207,3 +207,42 @@ fn cli_upstream_specs() {
     assert!(RawUpstream::from_cli("ftp://x").is_err());
     assert!(RawUpstream::from_cli("stdio:").is_err());
 }
+
+#[test]
+fn scope_dictionary_refuses_unexplained_wildcards() {
+    let c = load("scopes:\n  orders:read: {description: Read orders}\n  orders:*:\n    description: All of orders\n    broad_because: the ops console\n").unwrap();
+    assert!(c.scopes.contains("orders:read"));
+    assert_eq!(
+        c.scopes.undeclared(["orders:read", "orders:write"]),
+        vec!["orders:write"]
+    );
+    assert_eq!(c.scopes.warnings().len(), 1);
+    assert!(c.scopes.warnings()[0].contains("orders:*"));
+    for bad in [
+        "scopes:\n  \"*\": {description: everything}\n",
+        "scopes:\n  api:*: {description: all of api}\n",
+    ] {
+        let e = load(bad).unwrap_err();
+        assert!(e.message.contains("wildcard"), "{e}");
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+    assert!(
+        load("scopes:\n  a: {description: x, broad_because: y}\n")
+            .unwrap_err()
+            .message
+            .contains("only for wildcard")
+    );
+    assert!(load("scopes:\n  'a b': {description: x}\n").is_err());
+    let auth = "auth:\n  issuer: https://i\n  resource: https://r/mcp\n  jwks: file:/k\n  required_scopes: [mcp:use]\n";
+    let e = load(&format!(
+        "scopes:\n  orders:read: {{description: r}}\n{auth}"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("\"mcp:use\" is not declared"), "{e}");
+    assert!(
+        load(&format!(
+            "scopes:\n  mcp:use: {{description: use moat}}\n{auth}"
+        ))
+        .is_ok()
+    );
+}
