@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::http::{client, initialize};
-use common::{Process, TempDir, moat_bin, repo_root};
+use common::{Moat, Process, TempDir, moat_bin};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -31,24 +31,13 @@ fn start(unregistered: &str) -> Setup {
                               "x": URL_SAFE_NO_PAD.encode(pair.public_key_raw())}]});
     let jwks = dir.write("jwks.json", &jwk.to_string());
     let store = format!("sqlite://{}", dir.path().join("moat.db").display());
-    let (moat, port) = Process::start_on_free_port(
-        "moat",
-        "moat listening on http://",
-        &["cannot listen"],
-        |port| {
-            let yaml = format!(
-                "listen: 127.0.0.1:{port}\nstore: {store}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: file:{}\n  unregistered_agents: {unregistered}\nupstreams:\n  fx:\n    builtin: fixture\n",
-                jwks.display()
-            );
-            let config = dir.write("moat.yaml", &yaml);
-            let mut cmd = Command::new(moat_bin());
-            cmd.current_dir(repo_root())
-                .args(["serve", "--config"])
-                .arg(config)
-                .env("NO_COLOR", "1");
-            cmd
-        },
-    );
+    let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
+        let yaml = format!(
+            "listen: 127.0.0.1:{port}\nstore: {store}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: file:{}\n  unregistered_agents: {unregistered}\nupstreams:\n  fx:\n    builtin: fixture\n",
+            jwks.display()
+        );
+        yaml
+    });
     let key = EncodingKey::from_ed_pem(pair.serialize_pem().as_bytes()).expect("pem");
     Setup {
         dir,

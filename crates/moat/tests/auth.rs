@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::http::{client, initialize, post, request};
-use common::{Process, TempDir, fixture, moat_bin, repo_root};
+use common::{Moat, Process, TempDir, fixture, moat_bin, repo_root};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -108,23 +108,12 @@ fn start() -> Setup {
             cmd
         },
     );
-    let (moat, port) = Process::start_on_free_port(
-        "moat",
-        "moat listening on http://",
-        &["cannot listen"],
-        |port| {
-            let yaml = format!(
-                "listen: 127.0.0.1:{port}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: http://127.0.0.1:{jwks_port}/jwks.json\n  required_scopes: [mcp:use]\n  scopes_supported: [mcp:use, tools:read]\n  max_token_lifetime: 1h\nupstreams:\n  echo:\n    http:\n      url: http://127.0.0.1:{upstream_port}/mcp\n"
-            );
-            let config = dir.write("moat.yaml", &yaml);
-            let mut cmd = Command::new(moat_bin());
-            cmd.current_dir(repo_root())
-                .args(["serve", "--config"])
-                .arg(config)
-                .env("NO_COLOR", "1");
-            cmd
-        },
-    );
+    let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
+        let yaml = format!(
+            "listen: 127.0.0.1:{port}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: http://127.0.0.1:{jwks_port}/jwks.json\n  required_scopes: [mcp:use]\n  scopes_supported: [mcp:use, tools:read]\n  max_token_lifetime: 1h\nupstreams:\n  echo:\n    http:\n      url: http://127.0.0.1:{upstream_port}/mcp\n"
+        );
+        yaml
+    });
     Setup {
         _dir: dir,
         _jwks: jwks_server,

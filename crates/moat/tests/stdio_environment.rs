@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use common::http::{RawSession, tool_text};
-use common::{Process, TempDir, fixture, moat_bin, repo_root};
+use common::{Moat, TempDir, fixture};
 use serde_json::json;
 
 /// The interpreter itself, not a version-manager shim (a shim is a script that adds variables of
@@ -29,24 +29,20 @@ async fn stdio_servers_see_only_allowlisted_and_configured_variables() {
     let dir = TempDir::new();
     let python = real_python();
     let secret_file = dir.write("token", "from-a-file\n");
-    let (_moat, port) = Process::start_on_free_port(
-        "moat",
+    let (_moat, port) = Moat::config_for_port(
+        &dir,
         "moat listening on http://",
-        &["cannot listen"],
+        &[
+            ("MOAT_TEST_GRANTED", "granted-secret"),
+            ("MOAT_TEST_PRIVATE", "must-not-leak"),
+        ],
         |port| {
             let yaml = format!(
                 "listen: 127.0.0.1:{port}\nupstreams:\n  env:\n    stdio:\n      command: {python}\n      args: [{script}]\n      env:\n        API_TOKEN: env:MOAT_TEST_GRANTED\n        FILE_TOKEN: file:{file}\n        LEVEL: debug\n",
                 script = fixture("env_server.py").display(),
                 file = secret_file.display()
             );
-            let config = dir.write("moat.yaml", &yaml);
-            let mut cmd = Command::new(moat_bin());
-            cmd.current_dir(repo_root())
-                .args(["serve", "--config"])
-                .arg(config)
-                .env("MOAT_TEST_GRANTED", "granted-secret")
-                .env("MOAT_TEST_PRIVATE", "must-not-leak");
-            cmd
+            yaml
         },
     );
     let session = RawSession::open(&format!("http://127.0.0.1:{port}/mcp"), "2025-11-25").await;

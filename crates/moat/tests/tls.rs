@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 
-use common::{Process, TempDir, init_crypto, moat_bin, repo_root};
+use common::{Moat, Process, TempDir, init_crypto};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -27,25 +26,14 @@ fn start() -> TlsMoat {
     let cert_pem = cert.cert.pem();
     let cert_file = dir.write("cert.pem", &cert_pem);
     let key_file = dir.write("key.pem", &cert.signing_key.serialize_pem());
-    let (process, port) = Process::start_on_free_port(
-        "moat",
-        "moat listening on https://",
-        &["cannot listen"],
-        |port| {
-            let yaml = format!(
-                "listen: 127.0.0.1:{port}\ntls:\n  cert: {}\n  key: {}\nupstreams:\n  demo:\n    builtin: fixture\n",
-                cert_file.display(),
-                key_file.display()
-            );
-            let config = dir.write("moat.yaml", &yaml);
-            let mut cmd = Command::new(moat_bin());
-            cmd.current_dir(repo_root())
-                .args(["serve", "--config"])
-                .arg(config)
-                .env("NO_COLOR", "1");
-            cmd
-        },
-    );
+    let (process, port) = Moat::config_for_port(&dir, "moat listening on https://", &[], |port| {
+        let yaml = format!(
+            "listen: 127.0.0.1:{port}\ntls:\n  cert: {}\n  key: {}\nupstreams:\n  demo:\n    builtin: fixture\n",
+            cert_file.display(),
+            key_file.display()
+        );
+        yaml
+    });
     TlsMoat {
         _process: process,
         port,

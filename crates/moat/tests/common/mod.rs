@@ -237,6 +237,29 @@ impl Moat {
         Self::serve(&["--config", file.to_str().expect("UTF-8 temp path")])
     }
 
+    /// `moat serve --config FILE` where `yaml` writes the config for the port moat is given (it
+    /// must say `listen: 127.0.0.1:{port}`); `ready` is what moat prints once it listens
+    /// (`http://` or `https://`) and `env` is added to moat's environment.
+    pub(crate) fn config_for_port(
+        dir: &TempDir,
+        ready: &str,
+        env: &[(&str, &str)],
+        yaml: impl Fn(u16) -> String,
+    ) -> (Process, u16) {
+        Process::start_on_free_port("moat", ready, &["cannot listen", "in use"], |port| {
+            let config = dir.write("moat.yaml", &yaml(port));
+            let mut cmd = Command::new(moat_bin());
+            cmd.current_dir(repo_root())
+                .args(["serve", "--config"])
+                .arg(config)
+                .env("NO_COLOR", "1");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            cmd
+        })
+    }
+
     /// Everything moat logged so far.
     pub(crate) fn log(&self) -> String {
         self.process.log()
