@@ -423,3 +423,15 @@ async fn opaque_tokens_are_introspected_and_cached() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("no jwks"), "{body}");
 }
+
+/// The keys are fetched once when the first tokens arrive; requests that arrive together while
+/// that fetch runs are all accepted (they wait for it rather than being refused).
+#[tokio::test]
+async fn concurrent_first_requests_share_one_key_fetch() {
+    let s = start();
+    let token = s.token(&s.claims());
+    let calls = (0..8).map(|_| init_with(&s.url, Some(&token)));
+    for (status, _, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, 200, "{body}");
+    }
+}

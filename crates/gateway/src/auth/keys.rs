@@ -31,12 +31,12 @@ impl Keys {
         self.current.load_full()
     }
 
-    /// Loads the key set again unless that happened less than [`MIN_RELOAD`] ago. Returns whether
-    /// a new set was loaded. A failed load keeps the old set (and is logged).
-    pub(crate) async fn reload(&self) -> bool {
+    /// Loads the key set again unless that happened less than [`MIN_RELOAD`] ago. A failed load
+    /// keeps the old set (and is logged).
+    pub(crate) async fn reload(&self) {
         let mut last = self.last_load.lock().await;
         if last.is_some_and(|t| t.elapsed() < MIN_RELOAD) {
-            return false;
+            return;
         }
         *last = Some(Instant::now());
         match self
@@ -47,14 +47,12 @@ impl Keys {
             Ok(set) => {
                 tracing::info!(keys = set.len(), "loaded the token issuer's keys");
                 self.current.store(std::sync::Arc::new(set));
-                true
             }
             Err(e) => {
                 tracing::error!(
                     "cannot load the token issuer's keys ({:?}): {e}",
                     self.source
                 );
-                false
             }
         }
     }

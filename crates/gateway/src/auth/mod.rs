@@ -145,12 +145,20 @@ impl Authenticator {
                 "JWT access tokens are not accepted here (no jwks configured)".into(),
             ));
         };
-        let result = validate(token, &keys.current(), &self.policy, now);
-        // A key not seen yet: the issuer may have rotated. Reload once (rate-limited) and retry.
-        if matches!(result, Err(TokenError::UnknownKey(_))) && keys.reload().await {
-            return validate(token, &keys.current(), &self.policy, now);
+        let seen = keys.current();
+        let result = validate(token, &seen, &self.policy, now);
+        if !matches!(result, Err(TokenError::UnknownKey(_))) {
+            return result;
         }
-        result
+        // A key not seen yet: the issuer may have rotated. Reload (rate-limited; concurrent
+        // callers wait for one load) and retry if the set changed meanwhile, whoever loaded it.
+        keys.reload().await;
+        let current = keys.current();
+        if Arc::ptr_eq(&seen, &current) {
+            result
+        } else {
+            validate(token, &current, &self.policy, now)
+        }
     }
 
     /// RFC 9728 protected resource metadata.
