@@ -76,11 +76,15 @@ impl CpuSnap {
     }
 }
 
-/// Opens `n` initialized sessions, each on its own connection, a few at a time.
+/// Opens `n` initialized sessions, each on its own connection: the first alone (so what the
+/// gateway loads lazily, such as the token issuer's keys, is loaded once), then 8 at a time.
 pub async fn open_sessions(endpoint: &Arc<Endpoint>, n: usize, tag: usize) -> Result<Vec<McpConn>> {
     let mut set = JoinSet::new();
     let mut conns = Vec::with_capacity(n);
-    for i in 0..n {
+    if n > 0 {
+        conns.push(McpConn::open(endpoint.clone(), tag).await?);
+    }
+    for i in 1..n {
         set.spawn(McpConn::open(endpoint.clone(), tag + i));
         if set.len() >= 8
             && let Some(r) = set.join_next().await
