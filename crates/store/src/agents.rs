@@ -249,10 +249,7 @@ impl<'s> Agents<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("agent", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "agent", id.as_str())
     }
 
     /// Records that an agent presented a valid token: updates `last_seen_at`, and records an
@@ -289,10 +286,7 @@ impl<'s> Agents<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("agent", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "agent", id.as_str())
     }
 
     /// Forgets an agent with its OAuth registration, refresh tokens and consents.
@@ -305,10 +299,7 @@ impl<'s> Agents<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("agent", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "agent", id.as_str())
     }
 }
 

@@ -203,10 +203,7 @@ impl<'s> Clients<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("oauth client", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "oauth client", id.as_str())
     }
 
     /// Removes the registration, keeping the agent (which can then use only an external
@@ -220,10 +217,7 @@ impl<'s> Clients<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("oauth client", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "oauth client", id.as_str())
     }
 }
 

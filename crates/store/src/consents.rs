@@ -173,10 +173,7 @@ impl<'s> Consents<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("consent", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "consent", id.as_str())
     }
 
     /// Revokes every live consent `subject` gave `client`; returns how many.

@@ -70,6 +70,14 @@ impl StoreError {
         }
     }
 
+    /// `Ok` when a statement aimed at one row changed it, `NotFound` when nothing matched.
+    pub(crate) fn found(rows: u64, what: &'static str, key: &str) -> Result<(), Self> {
+        match rows {
+            0 => Err(Self::not_found(what, key)),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn conflict(what: &'static str, key: impl Into<String>) -> Self {
         Self::Conflict {
             what,

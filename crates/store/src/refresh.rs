@@ -321,10 +321,7 @@ impl<'s> RefreshTokens<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("refresh token", hash.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "refresh token", hash.as_str())
     }
 
     /// Revokes a whole family: no token of it will be accepted again. `NotFound` if unknown;
@@ -342,10 +339,7 @@ impl<'s> RefreshTokens<'s> {
                 .await?
                 .rows_affected()
         });
-        match done {
-            0 => Err(StoreError::not_found("refresh token family", id.as_str())),
-            _ => Ok(()),
-        }
+        StoreError::found(done, "refresh token family", id.as_str())
     }
 
     /// Revokes every live family of a client; returns how many were revoked.
