@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::raw::RawAuth;
-use crate::secret::SecretRef;
+use crate::raw::{RawAuth, RawAuthServer};
+use crate::secret::{SecretRef, Value};
 use crate::upstream::parse_duration;
 
 /// Signature algorithms moat can accept. Symmetric ones cannot be: the verification keys are
@@ -63,6 +63,107 @@ pub struct AuthConfig {
     pub scopes_supported: Vec<String>,
     /// Whether agents the registry does not know are refused.
     pub deny_unregistered: bool,
+    /// The built-in authorization server, when moat issues the tokens itself.
+    pub server: Option<AuthServerConfig>,
+}
+
+/// How clients may register themselves (RFC 7591).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Only operators register clients (`moat agents register`).
+    Off,
+    /// Anyone may register; the client is active at once.
+    Open,
+    /// Anyone may register; the client is `pending` until an operator approves it.
+    Pending,
+}
+
+/// moat's built-in authorization server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthServerConfig {
+    /// Access-token lifetime (default 15 min, at most 1 h and at most `max_token_lifetime`).
+    pub access_token_ttl: Duration,
+    /// Refresh-token lifetime (default 30 days).
+    pub refresh_token_ttl: Duration,
+    /// The algorithm new signing keys use.
+    pub signing_algorithm: TokenAlgorithm,
+    /// Dynamic client registration.
+    pub registration: Registration,
+    /// Scopes a dynamically registered client gets when it asks for none.
+    pub registration_scopes: Vec<String>,
+    /// Local users: name and argon2id hash (literal PHC string or a secret reference).
+    pub users: Vec<(String, Value)>,
+}
+
+const MAX_ACCESS_TTL: Duration = Duration::from_secs(3600);
+
+impl AuthServerConfig {
+    fn from_raw(raw: RawAuthServer, max_lifetime: Duration) -> Result<Self, ConfigError> {
+        let access_token_ttl = match raw.access_token_ttl {
+            None => Duration::from_secs(15 * 60),
+            Some(t) => parse_duration(&t, "auth.server.access_token_ttl")?,
+        };
+        if access_token_ttl > MAX_ACCESS_TTL.min(max_lifetime) {
+            return Err(ConfigError::new(
+                "auth.server.access_token_ttl",
+                "must be at most 1h and at most auth.max_token_lifetime",
+            ));
+        }
+        let refresh_token_ttl = match raw.refresh_token_ttl {
+            None => Duration::from_secs(30 * 24 * 3600),
+            Some(t) => parse_duration(&t, "auth.server.refresh_token_ttl")?,
+        };
+        let signing_algorithm = match raw.signing_algorithm.as_deref() {
+            None | Some("EdDSA") => TokenAlgorithm::EdDsa,
+            Some("ES256") => TokenAlgorithm::Es256,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "auth.server.signing_algorithm",
+                    format!("{other:?} is not EdDSA or ES256"),
+                ));
+            }
+        };
+        let registration = match raw.client_registration.as_deref() {
+            None | Some("off") => Registration::Off,
+            Some("open") => Registration::Open,
+            Some("pending") => Registration::Pending,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "auth.server.client_registration",
+                    format!("{other:?} is not off, open or pending"),
+                ));
+            }
+        };
+        let mut users = Vec::new();
+        for (name, hash) in raw.users.unwrap_or_default() {
+            let field = format!("auth.server.users.{name}");
+            if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
+                return Err(ConfigError::new(
+                    &field,
+                    "user names must be printable, without ':'",
+                ));
+            }
+            let value = Value::parse(&hash);
+            if let Value::Literal(text) = &value
+                && !text.starts_with("$argon2id$")
+            {
+                return Err(ConfigError::new(
+                    &field,
+                    "must be an argon2id hash ($argon2id$…, see `moat hash-password`) \
+                     or an env:/file: reference to one, never a password",
+                ));
+            }
+            users.push((name, value));
+        }
+        Ok(Self {
+            access_token_ttl,
+            refresh_token_ttl,
+            signing_algorithm,
+            registration,
+            registration_scopes: raw.registration_scopes.unwrap_or_default(),
+            users,
+        })
+    }
 }
 
 const MAX_LIFETIME_CAP: Duration = Duration::from_secs(24 * 3600);
@@ -119,7 +220,22 @@ impl AuthConfig {
                 })
             }
         };
-        if jwks.is_none() && introspection.is_none() {
+        if raw.server.is_some() {
+            if jwks.is_some() || introspection.is_some() {
+                return Err(ConfigError::new(
+                    "auth.server",
+                    "the built-in authorization server signs its own tokens: \
+                     jwks and introspection are for an external issuer, remove them",
+                ));
+            }
+            if !is_origin(&raw.issuer) {
+                return Err(ConfigError::new(
+                    "auth.issuer",
+                    "with the built-in authorization server, the issuer is moat's own origin \
+                     (scheme://host[:port], no path), e.g. https://mcp.example.com",
+                ));
+            }
+        } else if jwks.is_none() && introspection.is_none() {
             return Err(ConfigError::new(
                 "auth",
                 "needs jwks (JWT tokens), introspection (opaque tokens), or both",
@@ -161,7 +277,20 @@ impl AuthConfig {
                     ConfigError::new("auth.leeway", "must be a duration of at most 5m")
                 })?,
         };
+        let server = raw
+            .server
+            .map(|s| AuthServerConfig::from_raw(s, max_token_lifetime))
+            .transpose()?;
+        if let Some(s) = &server
+            && !algorithms.contains(&s.signing_algorithm)
+        {
+            return Err(ConfigError::new(
+                "auth.server.signing_algorithm",
+                "must be one of auth.algorithms, or moat would refuse its own tokens",
+            ));
+        }
         Ok(Self {
+            server,
             issuer: raw.issuer,
             resource: raw.resource,
             jwks,
@@ -207,8 +336,77 @@ fn algorithm(name: &str) -> Result<TokenAlgorithm, ConfigError> {
     }
 }
 
+/// `scheme://authority` with nothing after it (a trailing `/` is tolerated).
+fn is_origin(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(_, rest)| {
+        !rest.trim_end_matches('/').contains('/') && !rest.contains(['?', '#'])
+    })
+}
+
 fn is_loopback_url(url: &str) -> bool {
     let rest = url.trim_start_matches("http://");
     let host = rest.split(['/', ':']).next().unwrap_or_default();
     matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<AuthConfig, ConfigError> {
+        let raw: RawAuth = serde_yaml_ng::from_str(yaml).expect("yaml");
+        AuthConfig::from_raw(raw)
+    }
+
+    const BUILT_IN: &str = "issuer: http://127.0.0.1:8940\nresource: http://127.0.0.1:8940/mcp\n";
+
+    #[test]
+    fn the_built_in_server_has_safe_defaults() {
+        let cfg = load(&format!("{BUILT_IN}server: {{}}\n")).unwrap();
+        let server = cfg.server.unwrap();
+        assert_eq!(server.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(server.registration, Registration::Off);
+        assert_eq!(server.signing_algorithm, TokenAlgorithm::EdDsa);
+        assert!(server.users.is_empty());
+    }
+
+    #[test]
+    fn the_built_in_server_refuses_what_would_weaken_it() {
+        let cases = [
+            (
+                "server:\n  access_token_ttl: 2h\n",
+                "auth.server.access_token_ttl",
+            ),
+            (
+                "server:\n  client_registration: yes\n",
+                "auth.server.client_registration",
+            ),
+            (
+                "server:\n  users:\n    alice: hunter2\n",
+                "auth.server.users.alice",
+            ),
+            ("server: {}\njwks: file:/k.json\n", "auth.server"),
+            (
+                "server: {}\nalgorithms: [RS256]\n",
+                "auth.server.signing_algorithm",
+            ),
+        ];
+        for (extra, field) in cases {
+            let e = load(&format!("{BUILT_IN}{extra}")).unwrap_err();
+            assert!(e.to_string().contains(field), "{extra}: {e}");
+        }
+        let with_path =
+            "issuer: http://127.0.0.1:8940/as\nresource: http://127.0.0.1:8940/mcp\nserver: {}\n";
+        assert!(
+            load(with_path)
+                .unwrap_err()
+                .to_string()
+                .contains("auth.issuer")
+        );
+        let ok = load(&format!(
+            "{BUILT_IN}server:\n  users:\n    alice: $argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA\n    bob: env:BOB_HASH\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.server.unwrap().users.len(), 2);
+    }
 }

@@ -13,7 +13,9 @@ mod secret;
 mod snapshot;
 mod upstream;
 
-pub use auth::{AuthConfig, Introspection, JwksSource, TokenAlgorithm};
+pub use auth::{
+    AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
+};
 pub use error::ConfigError;
 pub use scopes::{ScopeDef, ScopeDictionary, is_broad};
 pub use secret::{SecretError, SecretRef, Value};

@@ -61,6 +61,27 @@ pub struct RawAuth {
     /// What to do with a valid token of an agent the registry does not know: `flag` (record it
     /// as unregistered and serve it) or `deny`.
     pub unregistered_agents: Option<String>,
+    /// moat's built-in authorization server; the issuer is then moat itself.
+    pub server: Option<RawAuthServer>,
+}
+
+/// The built-in authorization server.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthServer {
+    /// Access-token lifetime, e.g. `15m` (at most 1h).
+    pub access_token_ttl: Option<String>,
+    /// Refresh-token lifetime, e.g. `30d`.
+    pub refresh_token_ttl: Option<String>,
+    /// `EdDSA` (default) or `ES256`.
+    pub signing_algorithm: Option<String>,
+    /// RFC 7591 dynamic client registration: `off` (default), `open`, or `pending`.
+    pub client_registration: Option<String>,
+    /// Scopes a dynamically registered client gets when it asks for none.
+    pub registration_scopes: Option<Vec<String>>,
+    /// Local users who can sign in on the consent page: name → argon2id PHC hash, or an
+    /// `env:`/`file:` reference to one.
+    pub users: Option<indexmap::IndexMap<String, String>>,
 }
 
 /// The issuer's token introspection endpoint and moat's credentials for it.

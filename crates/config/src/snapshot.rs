@@ -196,6 +196,7 @@ impl Config {
                 .required_scopes
                 .iter()
                 .chain(&a.scopes_supported)
+                .chain(a.server.iter().flat_map(|s| &s.registration_scopes))
                 .map(String::as_str);
             if let Some(unknown) = scopes.undeclared(named).first() {
                 return Err(ConfigError::new(

@@ -3,7 +3,8 @@
 //!
 //! [`Store::open`] connects and applies the versioned migrations of `migrations/<backend>/`;
 //! each concern then has a handle ([`Store::agents`], [`Store::clients`],
-//! [`Store::refresh_tokens`], [`Store::consents`], [`Store::signing_keys`]). Secrets never reach
+//! [`Store::refresh_tokens`], [`Store::consents`], [`Store::signing_keys`],
+//! [`Store::revocations`]). Secrets never reach
 //! the database in the clear: tokens are stored as SHA-256 ([`TokenHash`]), client secrets as
 //! argon2id ([`SecretHash`]). See the crate's README for the schema and how to add a migration.
 
@@ -19,6 +20,7 @@ mod error;
 mod ids;
 mod keys;
 mod refresh;
+mod revocations;
 mod scopes;
 mod secret;
 mod store;
@@ -33,6 +35,7 @@ pub use refresh::{
     NewRefreshToken, NextRefreshToken, RefreshToken, RefreshTokenFamily, RefreshTokens,
     RevokeReason,
 };
+pub use revocations::{Revocations, RevokedToken};
 pub use scopes::Scopes;
 pub use secret::{OpaqueToken, SecretHash, TokenHash};
 pub use store::{BackendKind, Store};

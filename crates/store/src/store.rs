@@ -16,6 +16,7 @@ use crate::consents::Consents;
 use crate::error::StoreError;
 use crate::keys::SigningKeys;
 use crate::refresh::RefreshTokens;
+use crate::revocations::Revocations;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -195,6 +196,11 @@ impl Store {
     /// The authorization server's signing keys.
     pub fn signing_keys(&self) -> SigningKeys<'_> {
         SigningKeys::new(self)
+    }
+
+    /// Access tokens revoked before their expiry.
+    pub fn revocations(&self) -> Revocations<'_> {
+        Revocations::new(self)
     }
 }
 

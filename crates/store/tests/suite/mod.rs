@@ -7,6 +7,7 @@ pub(crate) mod consents;
 pub(crate) mod keys;
 pub(crate) mod migrations;
 pub(crate) mod refresh;
+pub(crate) mod revocations;
 
 use moat_store::chrono::{DateTime, TimeDelta, Utc};
 use moat_store::{Admission, ClientId, NewAgent, Scopes, Store, clock};
@@ -71,6 +72,10 @@ macro_rules! for_each_case {
         $case!(
             keys_refuse_duplicates_and_bad_jwk,
             keys::refuse_duplicates_and_bad_jwk
+        );
+        $case!(
+            revocations_revoke_follow_and_purge,
+            revocations::revoke_follow_and_purge
         );
     };
 }
