@@ -3,6 +3,7 @@
 mod auth;
 mod federation;
 mod http;
+pub mod oauth;
 mod session;
 mod state;
 mod tls;
@@ -37,6 +38,15 @@ pub enum GatewayError {
     /// The server failed while running.
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// The built-in authorization server cannot be set up.
+    #[error(transparent)]
+    AuthServer(#[from] oauth::AuthServerError),
+    /// The built-in authorization server cannot issue a signing key.
+    #[error("authorization server: {0}")]
+    Keys(#[from] oauth::IssueError),
+    /// The built-in authorization server needs the store.
+    #[error("auth.server needs a store")]
+    NoStore,
 }
 
 /// Things the gateway needs besides its configuration.
@@ -61,12 +71,17 @@ impl Gateway {
             .build()
             .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
         let auth = config.auth.as_ref().map(|a| {
-            let authenticator = auth::Authenticator::new(a, http.clone());
+            let authenticator = auth::Authenticator::new(a, http.clone(), options.store.as_ref());
             match options.store.clone() {
                 Some(store) => authenticator.with_registry(store, a.deny_unregistered),
                 None => authenticator,
             }
         });
+        let oauth = match (&config.auth, &options.store) {
+            (Some(a), Some(store)) => oauth::AuthServer::new(store.clone(), a, &config)?,
+            (Some(a), None) if a.server.is_some() => return Err(GatewayError::NoStore),
+            _ => None,
+        };
         let connect = ConnectOptions {
             self_exe: options.self_exe,
             http,
@@ -74,6 +89,7 @@ impl Gateway {
         };
         let state = state::GatewayState {
             auth,
+            oauth,
             config: ArcSwap::from_pointee(config),
             sessions: dashmap::DashMap::new(),
             connect,
@@ -97,6 +113,9 @@ impl Gateway {
             .await
             .map_err(|source| GatewayError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(GatewayError::Serve)?;
+        if let Some(oauth) = &self.state.oauth {
+            oauth.prepare().await?;
+        }
         let app = http::router(self.state.clone());
         let reaper = tokio::spawn(self.state.clone().reap_idle_sessions());
         let _stop_reaper = AbortOnDrop(reaper);

@@ -17,6 +17,8 @@ pub(crate) struct GatewayState {
     pub(crate) connect: ConnectOptions,
     /// Client authentication, when configured.
     pub(crate) auth: Option<crate::auth::Authenticator>,
+    /// The built-in authorization server, when configured.
+    pub(crate) oauth: Option<crate::oauth::AuthServer>,
     /// The one session all stateless (2026-07-28) requests share, made on first use.
     pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
     pub(crate) started: std::time::Instant,

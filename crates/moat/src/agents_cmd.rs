@@ -1,7 +1,10 @@
 //! `moat agents …`: the registry of non-human identities, read and changed from the command line.
 
 use anyhow::{Context, Result, bail};
-use moat_store::{Admission, Agent, AgentStatus, ClientId, NewAgent, Scopes, Store};
+use moat_store::{
+    Admission, Agent, AgentStatus, ClientId, GrantType, NewAgent, NewOAuthClient, OpaqueToken,
+    Scopes, SecretHash, Store,
+};
 
 use crate::cli::{AgentsArgs, AgentsCommand};
 use crate::config_args;
@@ -58,6 +61,8 @@ pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
             owner,
             scopes,
             pending,
+            redirect_uris,
+            client_credentials,
         } => {
             if let Some(config) = &config {
                 let undeclared = config.scopes.undeclared(scopes.iter().map(String::as_str));
@@ -79,7 +84,34 @@ pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
                     Admission::Activate
                 },
             };
-            print_one(&agents.register(&new).await?, args.json)?;
+            if redirect_uris.is_empty() && !client_credentials {
+                print_one(&agents.register(&new).await?, args.json)?;
+            } else {
+                let mut grants = Vec::new();
+                if !redirect_uris.is_empty() {
+                    grants.extend([GrantType::AuthorizationCode, GrantType::RefreshToken]);
+                }
+                let secret = client_credentials.then(OpaqueToken::generate);
+                if client_credentials {
+                    grants.push(GrantType::ClientCredentials);
+                }
+                let client = NewOAuthClient {
+                    agent: new,
+                    redirect_uris,
+                    grant_types: grants,
+                    secret_hash: secret
+                        .as_ref()
+                        .map(|s| SecretHash::hash(s.expose()))
+                        .transpose()?,
+                };
+                let (agent, _) = store.clients().register(&client).await?;
+                print_one(&agent, args.json)?;
+                if let Some(secret) = secret {
+                    // Shown once: only its argon2id hash is stored.
+                    eprintln!("client secret (shown once, store it now):");
+                    println!("{}", secret.expose());
+                }
+            }
         }
         AgentsCommand::Suspend { id } => {
             print_one(&agents.suspend(&ClientId::new(id)).await?, args.json)?

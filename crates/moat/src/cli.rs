@@ -20,6 +20,12 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// The agent registry: every non-human identity, its owner, scopes and status.
     Agents(AgentsArgs),
+    /// Access tokens of the built-in authorization server: mint one for a script, or revoke one.
+    Token(TokenArgs),
+    /// The built-in authorization server's signing keys.
+    Keys(KeysArgs),
+    /// Read a password from stdin and print its argon2id hash, for auth.server.users.
+    HashPassword,
     /// Run moat's built-in MCP test server (the conformance fixture), for demos and tests.
     #[command(hide = true)]
     Fixture(FixtureArgs),
@@ -102,6 +108,14 @@ pub(crate) enum AgentsCommand {
         /// Hold it pending approval instead of activating it.
         #[arg(long)]
         pending: bool,
+        /// Make it an OAuth client of the built-in server that may send users to this redirect
+        /// URI (authorization code + PKCE, with refresh tokens). Repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Make it a confidential OAuth client with the client-credentials grant (headless
+        /// agents); its secret is printed once.
+        #[arg(long)]
+        client_credentials: bool,
     },
     /// Suspends an agent: its requests are refused and its refresh tokens revoked.
     Suspend {
@@ -113,4 +127,75 @@ pub(crate) enum AgentsCommand {
         /// The agent's id.
         id: String,
     },
+}
+
+/// Where the built-in server's state is: the config (for its auth section) and the store.
+#[derive(Debug, Args)]
+pub(crate) struct ServerStateArgs {
+    /// Config file with auth.server (default: the bundled default).
+    #[arg(long, short = 'c', global = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// The store's URL, overriding the config (sqlite://PATH or postgres://…).
+    #[arg(long, global = true)]
+    pub(crate) store: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    #[command(flatten)]
+    pub(crate) state: ServerStateArgs,
+    #[command(subcommand)]
+    pub(crate) command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Mints an access token for a registered, active client, within its allowed scopes; prints
+    /// the token alone (for scripts) or, with --json, the token response.
+    Issue {
+        /// The client (agent) id.
+        #[arg(long)]
+        client: String,
+        /// A scope (repeatable); each must be allowed for the client.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The subject (default: the client itself, as for client credentials).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Lifetime, e.g. 5m (default: auth.server.access_token_ttl; at most 1h).
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Print the token response as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an access token (the token, or its id) at once, in every moat on this store.
+    Revoke {
+        /// The access token.
+        #[arg(required_unless_present = "jti", conflicts_with = "jti")]
+        token: Option<String>,
+        /// The token's id (`jti`) instead of the token.
+        #[arg(long)]
+        jti: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    #[command(flatten)]
+    pub(crate) state: ServerStateArgs,
+    #[command(subcommand)]
+    pub(crate) command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Puts a new signing key into service; the old one stays published until its tokens expire.
+    Rotate {
+        /// EdDSA or ES256 (default: auth.server.signing_algorithm).
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
+    /// Lists the keys: active, retired and still published, or expired.
+    List,
 }

@@ -3,6 +3,7 @@
 mod agents_cmd;
 mod cli;
 mod config_args;
+mod token_cmd;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -71,6 +72,9 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Agents(args) => agents_cmd::run(args).await,
+        Command::Token(args) => token_cmd::token(args).await,
+        Command::Keys(args) => token_cmd::keys(args).await,
+        Command::HashPassword => token_cmd::hash_password(),
         Command::Fixture(args) => match args.listen {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(&addr)

@@ -25,6 +25,8 @@ pub(crate) enum Refusal {
     InsufficientScope(Vec<String>),
     /// Valid, but the agent may not act (suspended, pending, unknown) or cannot be checked.
     Agent(AgentRefusal),
+    /// The revocation log cannot be read: fail closed.
+    RevocationsUnavailable(String),
 }
 
 impl fmt::Display for Refusal {
@@ -42,6 +44,9 @@ impl fmt::Display for Refusal {
                 s.join(" ")
             ),
             Self::Agent(r) => write!(f, "{r}"),
+            Self::RevocationsUnavailable(why) => {
+                write!(f, "the token revocation list cannot be read: {why}")
+            }
         }
     }
 }
@@ -65,7 +70,9 @@ impl Refusal {
             Self::Agent(AgentRefusal::Status(..)) => {
                 (StatusCode::UNAUTHORIZED, Some("invalid_token"))
             }
-            Self::Agent(AgentRefusal::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Self::Agent(AgentRefusal::Unavailable(_)) | Self::RevocationsUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
         };
         let scope = match &self {
             Self::InsufficientScope(needed) => needed.join(" "),

@@ -1,5 +1,7 @@
 //! The issuer's public keys: loaded on first use, re-read when a token names a key not yet
 //! known (key rotation), at most once per interval so unknown `kid`s cannot flood the issuer.
+//! With the built-in authorization server the keys come from the store, so a rotation made by
+//! `moat keys rotate` in another process is picked up the same way.
 
 use std::time::{Duration, Instant};
 
@@ -10,15 +12,24 @@ use moat_identity::KeySet;
 /// Shortest time between two reloads.
 const MIN_RELOAD: Duration = Duration::from_secs(10);
 
+/// Where the keys come from.
+#[derive(Debug)]
+pub(crate) enum KeySource {
+    /// An external issuer's JWKS.
+    Jwks(JwksSource),
+    /// moat's own signing keys.
+    Store(moat_store::Store),
+}
+
 pub(crate) struct Keys {
-    source: JwksSource,
+    source: KeySource,
     http: reqwest::Client,
     current: ArcSwap<KeySet>,
     last_load: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl Keys {
-    pub(crate) fn new(source: JwksSource, http: reqwest::Client) -> Self {
+    pub(crate) fn new(source: KeySource, http: reqwest::Client) -> Self {
         Self {
             source,
             http,
@@ -59,10 +70,22 @@ impl Keys {
 
     async fn fetch(&self) -> Result<String, String> {
         match &self.source {
-            JwksSource::File(path) => tokio::fs::read_to_string(path)
+            KeySource::Store(store) => {
+                let keys = store
+                    .signing_keys()
+                    .published(moat_store::chrono::Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let jwks: Vec<&serde_json::value::RawValue> = keys
+                    .iter()
+                    .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+                    .collect();
+                Ok(serde_json::json!({ "keys": jwks }).to_string())
+            }
+            KeySource::Jwks(JwksSource::File(path)) => tokio::fs::read_to_string(path)
                 .await
                 .map_err(|e| e.to_string()),
-            JwksSource::Url(url) => {
+            KeySource::Jwks(JwksSource::Url(url)) => {
                 let resp = self.http.get(url).send().await.map_err(|e| e.to_string())?;
                 if !resp.status().is_success() {
                     return Err(format!("HTTP {}", resp.status()));

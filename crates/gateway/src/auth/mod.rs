@@ -6,6 +6,7 @@ mod challenge;
 mod introspect;
 mod keys;
 mod registry;
+mod revoked;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,8 +21,9 @@ use serde_json::{Value, json};
 
 pub(crate) use challenge::Refusal;
 use introspect::Introspector;
-use keys::Keys;
+use keys::{KeySource, Keys};
 use registry::Registry;
+use revoked::Revoked;
 
 use crate::state::GatewayState;
 
@@ -45,6 +47,7 @@ pub(crate) struct Authenticator {
     keys: Option<Keys>,
     introspector: Option<Introspector>,
     registry: Option<Registry>,
+    revoked: Option<Revoked>,
     required_scopes: Vec<String>,
     scopes_supported: Vec<String>,
     issuer: String,
@@ -53,7 +56,12 @@ pub(crate) struct Authenticator {
 }
 
 impl Authenticator {
-    pub(crate) fn new(cfg: &AuthConfig, http: reqwest::Client) -> Self {
+    /// `store` holds the built-in server's keys when `cfg.server` is set.
+    pub(crate) fn new(
+        cfg: &AuthConfig,
+        http: reqwest::Client,
+        store: Option<&moat_store::Store>,
+    ) -> Self {
         let algorithms = cfg
             .algorithms
             .iter()
@@ -72,12 +80,19 @@ impl Authenticator {
         };
         Self {
             policy,
-            keys: cfg.jwks.clone().map(|j| Keys::new(j, http.clone())),
+            keys: match (&cfg.server, store, &cfg.jwks) {
+                (Some(_), Some(store), _) => {
+                    Some(Keys::new(KeySource::Store(store.clone()), http.clone()))
+                }
+                (_, _, Some(j)) => Some(Keys::new(KeySource::Jwks(j.clone()), http.clone())),
+                _ => None,
+            },
             introspector: cfg
                 .introspection
                 .clone()
                 .map(|i| Introspector::new(i, http)),
             registry: None,
+            revoked: None,
             required_scopes: cfg.required_scopes.clone(),
             scopes_supported: cfg.scopes_supported.clone(),
             issuer: cfg.issuer.clone(),
@@ -86,14 +101,23 @@ impl Authenticator {
         }
     }
 
-    /// Checks every authenticated agent against the registry in `store`.
+    /// Checks every authenticated agent against the registry in `store`, and every token
+    /// against its revocation log.
     pub(crate) fn with_registry(
         mut self,
         store: moat_store::Store,
         deny_unregistered: bool,
     ) -> Self {
+        self.revoked = Some(Revoked::new(store.clone()));
         self.registry = Some(Registry::new(store, deny_unregistered));
         self
+    }
+
+    /// A token this process just revoked: refused from the next request on.
+    pub(crate) fn note_revoked(&self, jti: &str) {
+        if let Some(revoked) = &self.revoked {
+            revoked.note(jti);
+        }
     }
 
     /// The caller of a request, or why it is refused.
@@ -130,6 +154,16 @@ impl Authenticator {
             }
         };
         let principal = result.map_err(Refusal::Invalid)?;
+        if let (Some(revoked), Some(jti)) = (&self.revoked, &principal.token_id)
+            && revoked
+                .contains(jti)
+                .await
+                .map_err(Refusal::RevocationsUnavailable)?
+        {
+            return Err(Refusal::Invalid(TokenError::Invalid(
+                "the token has been revoked".into(),
+            )));
+        }
         if !principal.has_scopes(self.required_scopes.iter().map(String::as_str)) {
             return Err(Refusal::InsufficientScope(self.required_scopes.clone()));
         }

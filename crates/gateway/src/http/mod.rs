@@ -30,6 +30,7 @@ pub(crate) fn router(state: Arc<GatewayState>) -> Router {
             "/.well-known/oauth-protected-resource/{*resource}",
             metadata,
         )
+        .merge(crate::oauth::router(state.clone()))
         .layer(from_fn_with_state(state.clone(), guard::host_origin_layer))
         .with_state(state)
 }

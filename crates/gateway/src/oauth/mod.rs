@@ -1,0 +1,229 @@
+//! moat's built-in OAuth 2.1 authorization server (on when `auth.server` is configured): the
+//! HTTP endpoints over `moat-oauth`'s rules and the store.
+//!
+//! | endpoint | what |
+//! |---|---|
+//! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata |
+//! | `GET /oauth/jwks` | the published signing keys |
+//! | `GET, POST /oauth/authorize` | authorization code + PKCE, sign-in and consent page |
+//! | `POST /oauth/token` | authorization_code, refresh_token (rotating), client_credentials |
+//! | `POST /oauth/revoke` | RFC 7009 revocation of access and refresh tokens |
+//! | `POST /oauth/register` | RFC 7591 dynamic registration, when switched on |
+//!
+//! Pending authorization requests and codes live in this process's memory (minutes at most);
+//! everything lasting (clients, consents, refresh tokens, keys, revocations) is in the store.
+
+mod authorize;
+mod issuer;
+mod page;
+mod pending;
+mod register;
+mod token;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderValue, StatusCode, header};
+use moat_config::{AuthConfig, AuthServerConfig, Config, Registration};
+use moat_oauth::OAuthError;
+use moat_oauth::authorize::AuthorizationRequest;
+use moat_store::SecretHash;
+use ring::hmac;
+
+pub use issuer::{IssueError, IssuedToken, Issuer, Revoked};
+
+use crate::state::GatewayState;
+
+/// An authorization request waiting for the user's decision.
+struct PendingRequest {
+    request: AuthorizationRequest,
+    client_name: String,
+    failed_sign_ins: u8,
+}
+
+/// What an authorization code stands for until the client redeems it.
+struct CodeGrant {
+    request: AuthorizationRequest,
+    subject: String,
+}
+
+/// How long the user has to sign in and decide.
+const PENDING_TTL: Duration = Duration::from_secs(600);
+/// How long a code can be redeemed (RFC 6749 recommends at most 10 minutes; a minute is ample).
+const CODE_TTL: Duration = Duration::from_secs(60);
+const MAX_PENDING: usize = 10_000;
+/// Wrong passwords tolerated per authorization request.
+const MAX_FAILED_SIGN_INS: u8 = 5;
+
+pub(crate) struct AuthServer {
+    issuer: Issuer,
+    settings: AuthServerConfig,
+    users: HashMap<String, SecretHash>,
+    /// Verified against for unknown users, so a wrong name costs what a wrong password does.
+    dummy_hash: SecretHash,
+    /// Scope names and descriptions from the dictionary, for metadata and the consent page.
+    scopes: Vec<(String, String)>,
+    pending: pending::Expiring<PendingRequest>,
+    codes: pending::Expiring<CodeGrant>,
+    /// Signs the CSRF cookie and form tokens; new per process, like the pending requests.
+    csrf_key: hmac::Key,
+}
+
+/// The server could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthServerError {
+    /// A user's password hash cannot be read.
+    #[error("auth.server.users.{0}: {1}")]
+    User(String, String),
+    /// The random source failed.
+    #[error("cannot make the CSRF key: the random source failed")]
+    Random,
+}
+
+impl AuthServer {
+    pub(crate) fn new(
+        store: moat_store::Store,
+        auth: &AuthConfig,
+        config: &Config,
+    ) -> Result<Option<Self>, AuthServerError> {
+        let (Some(settings), Some(issuer)) = (auth.server.clone(), Issuer::new(store, auth)) else {
+            return Ok(None);
+        };
+        let mut users = HashMap::new();
+        for (name, value) in &settings.users {
+            let phc = value
+                .resolve()
+                .map_err(|e| AuthServerError::User(name.clone(), e.to_string()))?;
+            let hash = SecretHash::from_phc(phc.trim())
+                .map_err(|e| AuthServerError::User(name.clone(), e.to_string()))?;
+            users.insert(name.clone(), hash);
+        }
+        let dummy_hash = SecretHash::hash(&moat_store::OpaqueToken::generate().expose()[..16])
+            .map_err(|e| AuthServerError::User("(dummy)".into(), e.to_string()))?;
+        let rng = ring::rand::SystemRandom::new();
+        let csrf_key =
+            hmac::Key::generate(hmac::HMAC_SHA256, &rng).map_err(|_| AuthServerError::Random)?;
+        Ok(Some(Self {
+            issuer,
+            settings,
+            users,
+            dummy_hash,
+            scopes: config
+                .scopes
+                .iter()
+                .map(|s| (s.name.clone(), s.description.clone()))
+                .collect(),
+            pending: pending::Expiring::new(PENDING_TTL, MAX_PENDING),
+            codes: pending::Expiring::new(CODE_TTL, MAX_PENDING),
+            csrf_key,
+        }))
+    }
+
+    /// Generates the first signing key if there is none, so the JWKS is never empty.
+    pub(crate) async fn prepare(&self) -> Result<(), IssueError> {
+        let key = self.issuer.ensure_key().await?;
+        tracing::info!(kid = %key.kid, "authorization server signing with key");
+        Ok(())
+    }
+
+    fn sign(&self, value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.csrf_key, value.as_bytes()).as_ref())
+    }
+
+    fn verify(&self, value: &str, signature: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(signature)
+            .is_ok_and(|sig| hmac::verify(&self.csrf_key, value.as_bytes(), &sig).is_ok())
+    }
+}
+
+pub(crate) fn router(state: Arc<GatewayState>) -> Router<Arc<GatewayState>> {
+    if state.oauth.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/oauth/jwks", get(jwks))
+        .route(
+            "/oauth/authorize",
+            get(authorize::show).post(authorize::decide),
+        )
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
+        .route("/oauth/register", post(register::register))
+}
+
+async fn metadata(State(state): State<Arc<GatewayState>>) -> Response {
+    let Some(server) = state.oauth.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let names: Vec<String> = server.scopes.iter().map(|(n, _)| n.clone()).collect();
+    let features = moat_oauth::metadata::Features {
+        registration: server.settings.registration != Registration::Off,
+    };
+    json_response(
+        StatusCode::OK,
+        &moat_oauth::metadata::document(server.issuer.issuer(), &names, features),
+    )
+}
+
+async fn jwks(State(state): State<Arc<GatewayState>>) -> Response {
+    let Some(server) = state.oauth.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match server.issuer.jwks().await {
+        Ok(doc) => json_response(StatusCode::OK, &doc),
+        Err(e) => {
+            tracing::error!("cannot read the signing keys: {e}");
+            oauth_error(&OAuthError::new(
+                moat_oauth::ErrorCode::TemporarilyUnavailable,
+                "the signing keys cannot be read",
+            ))
+        }
+    }
+}
+
+/// A JSON answer that no cache may keep (RFC 6749 §5.1).
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut resp = (status, text).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// An RFC 6749 §5.2 error answer; 401s carry a Basic challenge (§5.2, invalid_client).
+fn oauth_error(error: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = json_response(
+        status,
+        &serde_json::json!({"error": error.code(), "error_description": error.error_description}),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"moat\""),
+        );
+    }
+    resp
+}
+
+/// Maps store failures to a temporary refusal (fail closed) and logs the cause.
+fn unavailable(what: &str, error: impl std::fmt::Display) -> OAuthError {
+    tracing::error!("authorization server: {what}: {error}");
+    OAuthError::new(
+        moat_oauth::ErrorCode::TemporarilyUnavailable,
+        format!("{what} is unavailable"),
+    )
+}

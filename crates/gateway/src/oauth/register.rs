@@ -1,0 +1,284 @@
+//! `POST /oauth/register`: RFC 7591 dynamic client registration, when `auth.server.
+//! client_registration` is `open` or `pending`. A registered client is an agent like any other:
+//! with `pending` it cannot get a token until an operator runs `moat agents resume`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::StatusCode;
+use moat_config::Registration;
+use moat_oauth::{ErrorCode, OAuthError};
+use moat_store::{
+    Admission, ClientId, GrantType, NewAgent, NewOAuthClient, OpaqueToken, Scopes, SecretHash,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{json_response, oauth_error, unavailable};
+use crate::state::GatewayState;
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    client_name: Option<String>,
+    grant_types: Option<Vec<String>>,
+    response_types: Option<Vec<String>>,
+    token_endpoint_auth_method: Option<String>,
+    scope: Option<String>,
+}
+
+const MAX_REDIRECT_URIS: usize = 10;
+
+pub(super) async fn register(State(state): State<Arc<GatewayState>>, body: Bytes) -> Response {
+    let Some(server) = state.oauth.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let admission = match server.settings.registration {
+        Registration::Off => return StatusCode::NOT_FOUND.into_response(),
+        Registration::Open => Admission::Activate,
+        Registration::Pending => Admission::HoldPending,
+    };
+    let result = async {
+        let meta: Metadata = serde_json::from_slice(&body).map_err(|e| {
+            OAuthError::new(ErrorCode::InvalidClientMetadata, format!("not client metadata: {e}"))
+        })?;
+        let known: Vec<String> = server.scopes.iter().map(|(n, _)| n.clone()).collect();
+        let new = check(meta, &known, &server.settings.registration_scopes, admission)?;
+        let secret = match new.1 {
+            true => Some(OpaqueToken::generate()),
+            false => None,
+        };
+        let mut client = new.0;
+        client.secret_hash = match &secret {
+            Some(s) => Some(
+                SecretHash::hash(s.expose()).map_err(|e| unavailable("secret hashing", e))?,
+            ),
+            None => None,
+        };
+        let (agent, registered) = server
+            .issuer
+            .store()
+            .clients()
+            .register(&client)
+            .await
+            .map_err(|e| unavailable("the client registry", e))?;
+        tracing::info!(client = %agent.id, status = agent.status.as_str(), "client registered itself (RFC 7591)");
+        let mut answer = json!({
+            "client_id": agent.id.as_str(),
+            "client_id_issued_at": registered.created_at.timestamp(),
+            "client_name": agent.name,
+            "redirect_uris": registered.redirect_uris,
+            "grant_types": registered.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            "response_types": if registered.grant_types.contains(&GrantType::AuthorizationCode) { vec!["code"] } else { vec![] },
+            "token_endpoint_auth_method": if secret.is_some() { "client_secret_basic" } else { "none" },
+            "scope": agent.allowed_scopes.to_string(),
+        });
+        if let Some(s) = secret {
+            answer["client_secret"] = json!(s.expose());
+            answer["client_secret_expires_at"] = json!(0);
+        }
+        Ok::<_, OAuthError>(answer)
+    }
+    .await;
+    match result {
+        Ok(answer) => json_response(StatusCode::CREATED, &answer),
+        Err(e) => oauth_error(&e),
+    }
+}
+
+/// Checks a registration and turns it into a new client; the flag says whether it gets a secret.
+fn check(
+    meta: Metadata,
+    known_scopes: &[String],
+    default_scopes: &[String],
+    admission: Admission,
+) -> Result<(NewOAuthClient, bool), OAuthError> {
+    let bad = |why: String| OAuthError::new(ErrorCode::InvalidClientMetadata, why);
+    let confidential = match meta.token_endpoint_auth_method.as_deref() {
+        None | Some("none") => false,
+        Some("client_secret_basic" | "client_secret_post") => true,
+        Some(other) => {
+            return Err(bad(format!(
+                "token_endpoint_auth_method {other:?} is not supported"
+            )));
+        }
+    };
+    let grant_names = meta
+        .grant_types
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
+    let mut grants = Vec::new();
+    for g in &grant_names {
+        grants.push(match g.as_str() {
+            "authorization_code" => GrantType::AuthorizationCode,
+            "refresh_token" => GrantType::RefreshToken,
+            "client_credentials" if confidential => GrantType::ClientCredentials,
+            "client_credentials" => {
+                return Err(bad("client_credentials needs a confidential client".into()));
+            }
+            other => return Err(bad(format!("grant type {other:?} is not supported"))),
+        });
+    }
+    if meta
+        .response_types
+        .is_some_and(|r| r.iter().any(|t| t != "code"))
+    {
+        return Err(bad("only the code response type is supported".into()));
+    }
+    if grants.contains(&GrantType::AuthorizationCode) {
+        if meta.redirect_uris.is_empty() || meta.redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRedirectUri,
+                format!("between 1 and {MAX_REDIRECT_URIS} redirect_uris are required"),
+            ));
+        }
+        if let Some(bad_uri) = meta.redirect_uris.iter().find(|u| !acceptable_redirect(u)) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRedirectUri,
+                format!(
+                    "{bad_uri:?}: redirect URIs must be https://, http:// on a loopback host, \
+                     or a private-use scheme, without a fragment"
+                ),
+            ));
+        }
+        // Issuing refresh tokens to a code client is the norm; add it unless asked otherwise.
+        if !grants.contains(&GrantType::RefreshToken) && !grant_names.is_empty() {
+            grants.push(GrantType::RefreshToken);
+        }
+    }
+    let scopes: Vec<String> = match &meta.scope {
+        Some(s) => s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => default_scopes.to_vec(),
+    };
+    if let Some(unknown) = scopes.iter().find(|s| !known_scopes.contains(s)) {
+        return Err(bad(format!(
+            "scope {unknown:?} is not offered by this server"
+        )));
+    }
+    let allowed = Scopes::from_tokens(scopes.iter()).map_err(|e| bad(e.to_string()))?;
+    let id = format!("dcr-{}", &OpaqueToken::generate().expose()[..22]);
+    let name = meta
+        .client_name
+        .filter(|n| !n.trim().is_empty() && n.len() <= 200)
+        .unwrap_or_else(|| id.clone());
+    Ok((
+        NewOAuthClient {
+            agent: NewAgent {
+                id: ClientId::new(id),
+                name,
+                owner: None,
+                allowed_scopes: allowed,
+                admission,
+            },
+            redirect_uris: meta.redirect_uris,
+            grant_types: grants,
+            secret_hash: None,
+        },
+        confidential,
+    ))
+}
+
+/// https anywhere; http only on loopback (native apps, RFC 8252 §7.3); private-use schemes
+/// (`com.example.app:/cb`, RFC 8252 §7.1) but never ones that run code in a browser.
+fn acceptable_redirect(uri: &str) -> bool {
+    if uri.contains('#') {
+        return false;
+    }
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return false;
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    match scheme.as_str() {
+        "https" => rest.starts_with("//") && rest.len() > 2,
+        "http" => {
+            let host = rest
+                .trim_start_matches("//")
+                .split(['/', '?'])
+                .next()
+                .unwrap_or("");
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+        }
+        "javascript" | "data" | "vbscript" | "file" | "blob" | "about" => false,
+        s => {
+            s.contains('.')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(json: serde_json::Value) -> Metadata {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn redirect_uris_must_be_safe() {
+        assert!(acceptable_redirect("https://app.example/cb"));
+        assert!(acceptable_redirect("http://127.0.0.1:4567/cb"));
+        assert!(acceptable_redirect("http://localhost/cb"));
+        assert!(acceptable_redirect("com.example.app:/oauth"));
+        assert!(!acceptable_redirect("http://app.example/cb"));
+        assert!(!acceptable_redirect("https://app.example/cb#x"));
+        assert!(!acceptable_redirect("javascript:alert(1)"));
+        assert!(!acceptable_redirect("http://127.0.0.1.evil.example/cb"));
+    }
+
+    #[test]
+    fn registrations_are_checked() {
+        let known = vec!["a".to_owned(), "b".to_owned()];
+        let (c, secret) = check(
+            meta(json!({"redirect_uris": ["http://127.0.0.1/cb"], "scope": "a"})),
+            &known,
+            &[],
+            Admission::HoldPending,
+        )
+        .unwrap();
+        assert!(!secret);
+        assert_eq!(
+            c.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(c.agent.admission, Admission::HoldPending);
+        assert!(c.agent.id.as_str().starts_with("dcr-"));
+        let unknown_scope = check(
+            meta(json!({"redirect_uris": ["http://127.0.0.1/cb"], "scope": "admin"})),
+            &known,
+            &[],
+            Admission::Activate,
+        );
+        assert_eq!(
+            unknown_scope.unwrap_err().error,
+            ErrorCode::InvalidClientMetadata
+        );
+        let no_uris = check(meta(json!({})), &known, &[], Admission::Activate);
+        assert_eq!(no_uris.unwrap_err().error, ErrorCode::InvalidRedirectUri);
+        let public_cc = check(
+            meta(json!({"grant_types": ["client_credentials"]})),
+            &known,
+            &[],
+            Admission::Activate,
+        );
+        assert!(public_cc.is_err());
+        let (cc, secret) = check(
+            meta(json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"})),
+            &known,
+            &["b".to_owned()],
+            Admission::Activate,
+        )
+        .unwrap();
+        assert!(secret);
+        assert_eq!(cc.grant_types, [GrantType::ClientCredentials]);
+        assert!(cc.agent.allowed_scopes.contains("b"));
+    }
+}
