@@ -2,7 +2,7 @@
 # Install the real MCP servers moat's integration tests federate, exactly as pinned here:
 #   node_modules/  @modelcontextprotocol/server-everything and server-filesystem, with the
 #                  Node 22 they run on (package.json / package-lock.json, `npm ci`)
-#   .venv/         mcp-server-time and its dependencies, and so the `mcp` Python SDK
+#   .venv/         mcp-server-time and its dependencies, and so the `mcp` Python SDK; Authlib
 #                  (requirements.txt, every package pinned)
 # Idempotent: each half is skipped when what it installed still matches its lock file.
 set -euo pipefail

@@ -9,8 +9,10 @@ use arc_swap::ArcSwap;
 use moat_config::JwksSource;
 use moat_identity::KeySet;
 
-/// Shortest time between two reloads.
+/// Shortest time between two reloads from an external issuer.
 const MIN_RELOAD: Duration = Duration::from_secs(10);
+/// From the local store a reload is one cheap query: pick up a rotation within a second.
+const MIN_RELOAD_STORE: Duration = Duration::from_secs(1);
 
 /// Where the keys come from.
 #[derive(Debug)]
@@ -46,7 +48,11 @@ impl Keys {
     /// keeps the old set (and is logged).
     pub(crate) async fn reload(&self) {
         let mut last = self.last_load.lock().await;
-        if last.is_some_and(|t| t.elapsed() < MIN_RELOAD) {
+        let min = match self.source {
+            KeySource::Store(_) => MIN_RELOAD_STORE,
+            KeySource::Jwks(_) => MIN_RELOAD,
+        };
+        if last.is_some_and(|t| t.elapsed() < min) {
             return;
         }
         *last = Some(Instant::now());

@@ -1,0 +1,357 @@
+//! The built-in authorization server end to end: a real OAuth client library (Python Authlib)
+//! through discovery, dynamic registration, authorization code + PKCE with the consent page,
+//! refresh rotation, reuse detection and revocation; a client-credentials agent; `moat token`
+//! and `moat keys` while moat runs (revocation, suspension and key rotation take effect).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::http::{client, initialize};
+use common::servers::installed;
+use common::{Moat, Process, TIMEOUT, TempDir, fixture, moat_bin};
+use serde_json::Value;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Server {
+    dir: TempDir,
+    _moat: Process,
+    url: String,
+    config: String,
+}
+
+fn start() -> Server {
+    let dir = TempDir::new();
+    let mut hasher = std::process::Command::new(moat_bin())
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("moat hash-password");
+    std::io::Write::write_all(hasher.stdin.as_mut().expect("stdin"), PASSWORD.as_bytes())
+        .expect("write password");
+    drop(hasher.stdin.take());
+    let out = hasher.wait_with_output().expect("hash");
+    let hash = String::from_utf8(out.stdout).expect("utf8");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let hash_file = dir.write("alice.hash", &hash);
+    let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
+        format!(
+            "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n  tools:read:\n    description: list tools\n\
+             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: open\n    users:\n      {USER}: file:{}\n\
+             upstreams:\n  fx:\n    builtin: fixture\n",
+            hash_file.display()
+        )
+    });
+    let config = dir.path().join("moat.yaml").display().to_string();
+    assert!(
+        std::path::Path::new(&config).exists(),
+        "config_for_port writes moat.yaml"
+    );
+    Server {
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        dir,
+        _moat: moat,
+        config,
+    }
+}
+
+impl Server {
+    /// `moat ARGS -c CONFIG`, which must succeed; its stdout.
+    fn moat(&self, args: &[&str]) -> String {
+        let out = Command::new(moat_bin())
+            .args(args)
+            .args(["-c", &self.config])
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run moat");
+        assert!(
+            out.status.success(),
+            "moat {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    }
+
+    async fn python(&self, args: &[&str]) -> Value {
+        let servers = installed();
+        let mut cmd = tokio::process::Command::new(&servers.python);
+        cmd.arg(fixture("oauth_client.py"))
+            .args(args)
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(TIMEOUT, cmd.output())
+            .await
+            .expect("the Authlib client finished in time")
+            .expect("run the Authlib client");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "oauth_client.py {args:?} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    /// The status and body of an `initialize` with `token`.
+    async fn initialize_with(&self, token: &str) -> (u16, String) {
+        let resp = client()
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(initialize("2025-11-25").to_string())
+            .send()
+            .await
+            .expect("POST");
+        (resp.status().as_u16(), resp.text().await.expect("body"))
+    }
+
+    /// Repeats `initialize` until it answers `status`: changes made by another process reach
+    /// a running moat within about a second. Fails after ten.
+    async fn until_status(&self, token: &str, status: u16) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (got, body) = self.initialize_with(token).await;
+            if got == status {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still {got} instead of {status} after 10 s: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn authlib_runs_the_code_flow_with_pkce_refresh_rotation_and_revocation() {
+    let server = start();
+    let seen = server
+        .python(&["code", &server.url, USER, PASSWORD, "tools:call tools:read"])
+        .await;
+    let issuer = server.url.trim_end_matches("/mcp");
+    assert_eq!(seen["challenge_status"], 401, "{seen}");
+    assert_eq!(seen["issuer"], issuer, "{seen}");
+    assert_eq!(seen["pkce_methods"], serde_json::json!(["S256"]));
+    assert_eq!(seen["registration_status"], 201, "{seen}");
+    // The consent page: no frames, no caching, a __Host- cookie, CSRF enforced.
+    let headers = &seen["page_headers"];
+    assert!(
+        headers["content-security-policy"]
+            .as_str()
+            .is_some_and(|c| c.contains("frame-ancestors 'none'")),
+        "{seen}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(seen["cookie_name"], "__Host-moat-csrf");
+    assert_eq!(seen["wrong_password_status"], 401, "{seen}");
+    assert_eq!(seen["forged_status"], 403, "{seen}");
+    // RFC 9207: the redirect names the issuer; the state comes back unchanged.
+    assert_eq!(seen["authorize_status"], 303, "{seen}");
+    assert_eq!(seen["redirect_iss"], issuer, "{seen}");
+    assert_eq!(seen["state_matches"], true, "{seen}");
+    assert_eq!(seen["token_type"], "Bearer");
+    assert_eq!(seen["expires_in"], 900, "the default access-token lifetime");
+    assert_eq!(seen["scope"], "tools:call tools:read");
+    assert_eq!(seen["has_refresh_token"], true);
+    assert_eq!(seen["mcp_status"], 200, "{seen}");
+    assert!(
+        seen["tools_listed"].as_u64().is_some_and(|n| n > 0),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["code_replay"],
+        serde_json::json!([400, "invalid_grant"])
+    );
+    assert_eq!(seen["refresh_rotated"], true, "{seen}");
+    assert_eq!(seen["refreshed_mcp_status"], 200, "{seen}");
+    assert_eq!(seen["reuse_error"], "invalid_grant", "{seen}");
+    assert_eq!(
+        seen["after_reuse_error"], "invalid_grant",
+        "reuse revokes the whole family: {seen}"
+    );
+    assert_eq!(seen["revoke_status"], 200, "{seen}");
+    assert_eq!(
+        seen["revoked_mcp_status"], 401,
+        "revoked on the next call: {seen}"
+    );
+
+    // The registration is an agent like any other, and its consent is on record.
+    let client_id = seen["client_id"].as_str().expect("client id");
+    let agent: Value =
+        serde_json::from_str(&server.moat(&["agents", "show", client_id, "--json"])).expect("json");
+    assert_eq!(agent["status"], "active");
+    assert!(
+        agent["tokens_issued"].as_u64().is_some_and(|n| n >= 2),
+        "{agent}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_credentials_agent_and_the_cli_follow_the_same_rules() {
+    let server = start();
+    let registered = server.moat(&[
+        "agents",
+        "register",
+        "build-bot",
+        "--name",
+        "Build bot",
+        "--owner",
+        "ci-team",
+        "--scope",
+        "tools:call",
+        "--client-credentials",
+    ]);
+    let secret = registered
+        .lines()
+        .last()
+        .expect("the secret")
+        .trim()
+        .to_owned();
+    let seen = server
+        .python(&[
+            "client_credentials",
+            &server.url,
+            "build-bot",
+            &secret,
+            "tools:call",
+        ])
+        .await;
+    assert_eq!(seen["scope"], "tools:call", "{seen}");
+    assert_eq!(seen["has_refresh_token"], false, "{seen}");
+    assert_eq!(seen["mcp_status"], 200, "{seen}");
+    assert_eq!(seen["wrong_secret_error"], "invalid_client", "{seen}");
+    assert_eq!(seen["broad_scope_error"], "invalid_scope", "{seen}");
+
+    // `moat token issue` mints within the same rules…
+    let token = server.moat(&[
+        "token",
+        "issue",
+        "--client",
+        "build-bot",
+        "--scope",
+        "tools:call",
+        "--ttl",
+        "5m",
+    ]);
+    let token = token.trim();
+    assert_eq!(server.initialize_with(token).await.0, 200);
+    for refused in [
+        vec!["--scope", "tools:read"],
+        vec!["--scope", "tools:call", "--ttl", "2h"],
+    ] {
+        let out = Command::new(moat_bin())
+            .args([
+                "token",
+                "issue",
+                "--client",
+                "build-bot",
+                "-c",
+                &server.config,
+            ])
+            .args(&refused)
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{refused:?} must be refused");
+    }
+    // …and `moat token revoke`, run as another process, takes effect in the running moat.
+    let revoked = server.moat(&["token", "revoke", token]);
+    assert!(revoked.starts_with("revoked "), "{revoked}");
+    let body = server.until_status(token, 401).await;
+    assert!(body.contains("revoked"), "{body}");
+
+    // Suspending the agent refuses its live tokens and stops new ones.
+    let live = server.moat(&[
+        "token",
+        "issue",
+        "--client",
+        "build-bot",
+        "--scope",
+        "tools:call",
+    ]);
+    assert_eq!(server.initialize_with(live.trim()).await.0, 200);
+    server.moat(&["agents", "suspend", "build-bot"]);
+    let body = server.until_status(live.trim(), 401).await;
+    assert!(body.contains("suspended"), "{body}");
+    let out = Command::new(moat_bin())
+        .args([
+            "token",
+            "issue",
+            "--client",
+            "build-bot",
+            "-c",
+            &server.config,
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("suspended"));
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_earlier_tokens_valid_and_publishes_both_keys() {
+    let server = start();
+    server.moat(&[
+        "agents",
+        "register",
+        "svc",
+        "--name",
+        "Service",
+        "--scope",
+        "tools:call",
+    ]);
+    let before = server.moat(&["token", "issue", "--client", "svc", "--scope", "tools:call"]);
+    assert_eq!(server.initialize_with(before.trim()).await.0, 200);
+
+    let rotated = server.moat(&["keys", "rotate", "--algorithm", "ES256"]);
+    assert!(rotated.contains("ES256"), "{rotated}");
+    let after = server.moat(&["token", "issue", "--client", "svc", "--scope", "tools:call"]);
+    assert_ne!(kid(before.trim()), kid(after.trim()));
+    // The new key is picked up from the store on first sight of its kid.
+    server.until_status(after.trim(), 200).await;
+    assert_eq!(
+        server.initialize_with(before.trim()).await.0,
+        200,
+        "old key still published"
+    );
+
+    let jwks: Value = client()
+        .get(server.url.replace("/mcp", "/oauth/jwks"))
+        .send()
+        .await
+        .expect("GET jwks")
+        .json()
+        .await
+        .expect("json");
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(kids.contains(&kid(before.trim()).as_str()), "{jwks}");
+    assert!(kids.contains(&kid(after.trim()).as_str()), "{jwks}");
+    assert!(
+        jwks.to_string().find("\"d\"").is_none(),
+        "no private key material: {jwks}"
+    );
+    let listed = server.moat(&["keys", "list"]);
+    assert_eq!(listed.matches(" active ").count(), 1, "{listed}");
+    assert_eq!(listed.matches(" published ").count(), 1, "{listed}");
+}
+
+fn kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().expect("header");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url");
+    let header: Value = serde_json::from_slice(&bytes).expect("json");
+    header["kid"].as_str().expect("kid").to_owned()
+}
