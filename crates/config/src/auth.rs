@@ -89,6 +89,8 @@ pub struct AuthServerConfig {
     pub signing_algorithm: TokenAlgorithm,
     /// Dynamic client registration.
     pub registration: Registration,
+    /// Client ID Metadata Documents: clients named by the https URL of their metadata.
+    pub metadata_documents: Registration,
     /// Scopes a dynamically registered client gets when it asks for none.
     pub registration_scopes: Vec<String>,
     /// Local users: name and argon2id hash (literal PHC string or a secret reference).
@@ -123,17 +125,14 @@ impl AuthServerConfig {
                 ));
             }
         };
-        let registration = match raw.client_registration.as_deref() {
-            None | Some("off") => Registration::Off,
-            Some("open") => Registration::Open,
-            Some("pending") => Registration::Pending,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "auth.server.client_registration",
-                    format!("{other:?} is not off, open or pending"),
-                ));
-            }
-        };
+        let registration = registration_mode(
+            raw.client_registration.as_deref(),
+            "auth.server.client_registration",
+        )?;
+        let metadata_documents = registration_mode(
+            raw.client_metadata_documents.as_deref(),
+            "auth.server.client_metadata_documents",
+        )?;
         let mut users = Vec::new();
         for (name, hash) in raw.users.unwrap_or_default() {
             let field = format!("auth.server.users.{name}");
@@ -160,6 +159,7 @@ impl AuthServerConfig {
             refresh_token_ttl,
             signing_algorithm,
             registration,
+            metadata_documents,
             registration_scopes: raw.registration_scopes.unwrap_or_default(),
             users,
         })
@@ -314,6 +314,18 @@ impl AuthConfig {
     }
 }
 
+fn registration_mode(mode: Option<&str>, field: &str) -> Result<Registration, ConfigError> {
+    match mode {
+        None | Some("off") => Ok(Registration::Off),
+        Some("open") => Ok(Registration::Open),
+        Some("pending") => Ok(Registration::Pending),
+        Some(other) => Err(ConfigError::new(
+            field,
+            format!("{other:?} is not off, open or pending"),
+        )),
+    }
+}
+
 fn algorithm(name: &str) -> Result<TokenAlgorithm, ConfigError> {
     match name {
         "RS256" => Ok(TokenAlgorithm::Rs256),
@@ -380,6 +392,10 @@ mod tests {
             (
                 "server:\n  client_registration: yes\n",
                 "auth.server.client_registration",
+            ),
+            (
+                "server:\n  client_metadata_documents: on\n",
+                "auth.server.client_metadata_documents",
             ),
             (
                 "server:\n  users:\n    alice: hunter2\n",

@@ -77,6 +77,9 @@ pub struct RawAuthServer {
     pub signing_algorithm: Option<String>,
     /// RFC 7591 dynamic client registration: `off` (default), `open`, or `pending`.
     pub client_registration: Option<String>,
+    /// Client ID Metadata Documents (an https URL as client_id): `off` (default), `open`, or
+    /// `pending`.
+    pub client_metadata_documents: Option<String>,
     /// Scopes a dynamically registered client gets when it asks for none.
     pub registration_scopes: Option<Vec<String>>,
     /// Local users who can sign in on the consent page: name → argon2id PHC hash, or an

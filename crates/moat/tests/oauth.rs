@@ -41,7 +41,7 @@ fn start() -> Server {
     let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
         format!(
             "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n  tools:read:\n    description: list tools\n\
-             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: open\n    users:\n      {USER}: file:{}\n\
+             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: open\n    client_metadata_documents: open\n    registration_scopes: [tools:read]\n    users:\n      {USER}: file:{}\n\
              upstreams:\n  fx:\n    builtin: fixture\n",
             hash_file.display()
         )
@@ -354,4 +354,146 @@ fn kid(token: &str) -> String {
         .expect("base64url");
     let header: Value = serde_json::from_slice(&bytes).expect("json");
     header["kid"].as_str().expect("kid").to_owned()
+}
+
+/// The official suite's `authorization` command against the built-in server: it registers
+/// nothing itself, so a client with its callback is registered first, and the test plays the
+/// user in the browser when the suite prints the authorization URL.
+#[tokio::test]
+async fn the_conformance_suites_authorization_scenarios_pass() {
+    use tokio::io::AsyncBufReadExt;
+
+    let server = start();
+    let port = common::free_port();
+    let callback = format!("http://127.0.0.1:{port}/callback");
+    server.moat(&[
+        "agents",
+        "register",
+        "conformance",
+        "--name",
+        "Conformance suite",
+        "--scope",
+        "tools:call",
+        "--redirect-uri",
+        &callback,
+    ]);
+    let conformance = common::repo_root().join("tests/conformance/node_modules");
+    let out = server.dir.path().join("conformance");
+    let issuer = server.url.trim_end_matches("/mcp").to_owned();
+    let mut suite = tokio::process::Command::new(conformance.join("node/bin/node"))
+        .arg(conformance.join("@modelcontextprotocol/conformance/dist/index.js"))
+        .args([
+            "authorization",
+            "--url",
+            &issuer,
+            "--client-id",
+            "conformance",
+        ])
+        .args(["--resource", &server.url, "--port", &port.to_string()])
+        .arg("--output-dir")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run the conformance suite (tests/conformance: npm ci)");
+    let mut lines = tokio::io::BufReader::new(suite.stdout.take().expect("stdout")).lines();
+    let mut printed = String::new();
+    let run = async {
+        let mut browsed = false;
+        let mut authorize_url = None;
+        let mut callback_ready = false;
+        while let Some(line) = lines.next_line().await.expect("read") {
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.starts_with(&format!("{issuer}/oauth/authorize?")) {
+                authorize_url = Some(line.trim().to_owned());
+            }
+            callback_ready |= line.starts_with("Callback server started");
+            // The redirect must find the suite's callback server listening.
+            if callback_ready && let Some(url) = authorize_url.take() {
+                browsed = true;
+                let seen = server.python(&["browser", &url, USER, PASSWORD]).await;
+                assert_eq!(seen["authorize_status"], 303, "{seen}");
+                assert_eq!(seen["callback_status"], 200, "{seen}");
+            }
+        }
+        browsed
+    };
+    let browsed = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the suite finished in time");
+    let status = suite.wait().await.expect("exit status");
+    assert!(browsed, "the suite never asked for the browser:\n{printed}");
+    assert!(status.success(), "the suite failed:\n{printed}");
+    assert!(printed.contains("Total: 3 passed, 0 failed"), "{printed}");
+    // Every check of every scenario, warnings included, is a success.
+    for entry in std::fs::read_dir(&out).expect("results") {
+        let checks = entry.expect("entry").path().join("checks.json");
+        let checks: Value =
+            serde_json::from_slice(&std::fs::read(&checks).expect("checks.json")).expect("json");
+        for check in checks.as_array().expect("a list") {
+            assert_eq!(check["status"], "SUCCESS", "{check}");
+        }
+    }
+}
+
+/// A client named by the URL of its metadata document gets through the code flow without any
+/// registration, and is recorded as an agent under that URL; a document that names another
+/// client is refused before any page is shown.
+#[tokio::test]
+async fn a_client_named_by_its_metadata_document_needs_no_registration() {
+    let server = start();
+    let docs = TempDir::new();
+    let (_docs_server, port) = Process::start_on_free_port(
+        "document server",
+        "Serving HTTP",
+        &["Address already in use"],
+        |port| {
+            let mut cmd = std::process::Command::new(&installed().python);
+            cmd.args(["-u", "-m", "http.server", "--bind", "127.0.0.1"])
+                .arg(port.to_string())
+                .arg("--directory")
+                .arg(docs.path());
+            cmd
+        },
+    );
+    let url = format!("http://127.0.0.1:{port}/agent.json");
+    docs.write(
+        "agent.json",
+        &serde_json::json!({
+            "client_id": url,
+            "client_name": "Document agent",
+            "redirect_uris": ["http://127.0.0.1:1/callback"],
+            "token_endpoint_auth_method": "none",
+        })
+        .to_string(),
+    );
+    docs.write(
+        "impostor.json",
+        &serde_json::json!({"client_id": "https://elsewhere.example/agent.json",
+                            "redirect_uris": ["http://127.0.0.1:1/callback"]})
+        .to_string(),
+    );
+    let seen = server
+        .python(&["document", &server.url, &url, USER, PASSWORD, "tools:read"])
+        .await;
+    assert_eq!(seen["authorize_status"], 303, "{seen}");
+    assert_eq!(seen["scope"], "tools:read", "{seen}");
+    assert_eq!(seen["mcp_status"], 200, "{seen}");
+    let agent: Value =
+        serde_json::from_str(&server.moat(&["agents", "show", &url, "--json"])).expect("json");
+    assert_eq!(agent["name"], "Document agent");
+    assert_eq!(agent["status"], "active");
+
+    let impostor = format!("http://127.0.0.1:{port}/impostor.json");
+    let authorize = format!(
+        "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcallback\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        server.url.trim_end_matches("/mcp"),
+        impostor.replace(':', "%3A").replace('/', "%2F"),
+    );
+    let resp = client().get(&authorize).send().await.expect("GET");
+    assert_eq!(resp.status().as_u16(), 400);
+    let page = resp.text().await.expect("page");
+    assert!(page.contains("client_id differs from its URL"), "{page}");
 }

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 pub struct Features {
     /// RFC 7591 dynamic client registration.
     pub registration: bool,
+    /// Client ID Metadata Documents.
+    pub metadata_documents: bool,
 }
 
 /// The metadata document for `issuer` (an origin; endpoints live under `/oauth/`).
@@ -26,6 +28,7 @@ pub fn document(issuer: &str, scopes: &[String], features: Features) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": features.metadata_documents,
     });
     if features.registration {
         doc["registration_endpoint"] = json!(format!("{base}/oauth/register"));
@@ -44,16 +47,26 @@ mod tests {
             &["a".into()],
             Features {
                 registration: false,
+                metadata_documents: false,
             },
         );
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["token_endpoint"], "https://m.example/oauth/token");
         assert!(doc.get("registration_endpoint").is_none());
-        let doc = document("https://m.example", &[], Features { registration: true });
+        assert_eq!(doc["client_id_metadata_document_supported"], false);
+        let doc = document(
+            "https://m.example",
+            &[],
+            Features {
+                registration: true,
+                metadata_documents: true,
+            },
+        );
         assert_eq!(
             doc["registration_endpoint"],
             "https://m.example/oauth/register"
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(doc["client_id_metadata_document_supported"], true);
     }
 }

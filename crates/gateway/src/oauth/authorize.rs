@@ -51,6 +51,12 @@ async fn checked_request(
 ) -> Result<PendingRequest, Rejection> {
     let id = client_id(params)?;
     let store = server.issuer.store();
+    // A client named by its metadata document: its redirect URIs are the document's, now.
+    let document_uris = if super::metadata_document::is_document_url(id) {
+        Some(server.document_client(id).await.map_err(Rejection::Show)?)
+    } else {
+        None
+    };
     let unknown = || {
         Rejection::Show(OAuthError::new(
             ErrorCode::InvalidRequest,
@@ -68,7 +74,7 @@ async fn checked_request(
     let (client, agent) = found.ok_or_else(unknown)?;
     let allowed: Vec<String> = agent.allowed_scopes.iter().map(str::to_owned).collect();
     let view = ClientView {
-        redirect_uris: &client.redirect_uris,
+        redirect_uris: document_uris.as_ref().unwrap_or(&client.redirect_uris),
         may_use_code: client.allows(GrantType::AuthorizationCode),
         allowed_scopes: &allowed,
     };

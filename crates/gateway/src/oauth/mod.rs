@@ -15,6 +15,7 @@
 
 mod authorize;
 mod issuer;
+mod metadata_document;
 mod page;
 mod pending;
 mod register;
@@ -74,6 +75,8 @@ pub(crate) struct AuthServer {
     codes: pending::Expiring<CodeGrant>,
     /// Signs the CSRF cookie and form tokens; new per process, like the pending requests.
     csrf_key: hmac::Key,
+    /// Fetches client ID metadata documents: no redirects, short timeout.
+    http: reqwest::Client,
 }
 
 /// The server could not be set up.
@@ -85,6 +88,9 @@ pub enum AuthServerError {
     /// The random source failed.
     #[error("cannot make the CSRF key: the random source failed")]
     Random,
+    /// The HTTP client for metadata documents cannot be built.
+    #[error("cannot build the HTTP client for client metadata documents: {0}")]
+    Http(String),
 }
 
 impl AuthServer {
@@ -110,6 +116,11 @@ impl AuthServer {
         let rng = ring::rand::SystemRandom::new();
         let csrf_key =
             hmac::Key::generate(hmac::HMAC_SHA256, &rng).map_err(|_| AuthServerError::Random)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(metadata_document::FETCH_TIMEOUT)
+            .build()
+            .map_err(|e| AuthServerError::Http(e.to_string()))?;
         Ok(Some(Self {
             issuer,
             settings,
@@ -123,6 +134,7 @@ impl AuthServer {
             pending: pending::Expiring::new(PENDING_TTL, MAX_PENDING),
             codes: pending::Expiring::new(CODE_TTL, MAX_PENDING),
             csrf_key,
+            http,
         }))
     }
 
@@ -167,6 +179,7 @@ async fn metadata(State(state): State<Arc<GatewayState>>) -> Response {
     let names: Vec<String> = server.scopes.iter().map(|(n, _)| n.clone()).collect();
     let features = moat_oauth::metadata::Features {
         registration: server.settings.registration != Registration::Off,
+        metadata_documents: server.settings.metadata_documents != Registration::Off,
     };
     json_response(
         StatusCode::OK,

@@ -20,7 +20,7 @@ use super::{json_response, oauth_error, unavailable};
 use crate::state::GatewayState;
 
 #[derive(Deserialize)]
-struct Metadata {
+pub(super) struct Metadata {
     #[serde(default)]
     redirect_uris: Vec<String>,
     client_name: Option<String>,
@@ -46,7 +46,7 @@ pub(super) async fn register(State(state): State<Arc<GatewayState>>, body: Bytes
             OAuthError::new(ErrorCode::InvalidClientMetadata, format!("not client metadata: {e}"))
         })?;
         let known: Vec<String> = server.scopes.iter().map(|(n, _)| n.clone()).collect();
-        let new = check(meta, &known, &server.settings.registration_scopes, admission)?;
+        let new = check(meta, &known, &server.settings.registration_scopes, admission, None)?;
         let secret = match new.1 {
             true => Some(OpaqueToken::generate()),
             false => None,
@@ -89,12 +89,14 @@ pub(super) async fn register(State(state): State<Arc<GatewayState>>, body: Bytes
     }
 }
 
-/// Checks a registration and turns it into a new client; the flag says whether it gets a secret.
-fn check(
+/// Checks a registration and turns it into a new client (with `id`, else a generated one); the
+/// flag says whether it gets a secret.
+pub(super) fn check(
     meta: Metadata,
     known_scopes: &[String],
     default_scopes: &[String],
     admission: Admission,
+    id: Option<String>,
 ) -> Result<(NewOAuthClient, bool), OAuthError> {
     let bad = |why: String| OAuthError::new(ErrorCode::InvalidClientMetadata, why);
     let confidential = match meta.token_endpoint_auth_method.as_deref() {
@@ -162,7 +164,7 @@ fn check(
         )));
     }
     let allowed = Scopes::from_tokens(scopes.iter()).map_err(|e| bad(e.to_string()))?;
-    let id = format!("dcr-{}", &OpaqueToken::generate().expose()[..22]);
+    let id = id.unwrap_or_else(|| format!("dcr-{}", &OpaqueToken::generate().expose()[..22]));
     let name = meta
         .client_name
         .filter(|n| !n.trim().is_empty() && n.len() <= 200)
@@ -242,6 +244,7 @@ mod tests {
             &known,
             &[],
             Admission::HoldPending,
+            None,
         )
         .unwrap();
         assert!(!secret);
@@ -256,18 +259,20 @@ mod tests {
             &known,
             &[],
             Admission::Activate,
+            None,
         );
         assert_eq!(
             unknown_scope.unwrap_err().error,
             ErrorCode::InvalidClientMetadata
         );
-        let no_uris = check(meta(json!({})), &known, &[], Admission::Activate);
+        let no_uris = check(meta(json!({})), &known, &[], Admission::Activate, None);
         assert_eq!(no_uris.unwrap_err().error, ErrorCode::InvalidRedirectUri);
         let public_cc = check(
             meta(json!({"grant_types": ["client_credentials"]})),
             &known,
             &[],
             Admission::Activate,
+            None,
         );
         assert!(public_cc.is_err());
         let (cc, secret) = check(
@@ -275,8 +280,10 @@ mod tests {
             &known,
             &["b".to_owned()],
             Admission::Activate,
+            Some("fixed".into()),
         )
         .unwrap();
+        assert_eq!(cc.agent.id.as_str(), "fixed");
         assert!(secret);
         assert_eq!(cc.grant_types, [GrantType::ClientCredentials]);
         assert!(cc.agent.allowed_scopes.contains("b"));
