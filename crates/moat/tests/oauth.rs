@@ -497,3 +497,40 @@ async fn a_client_named_by_its_metadata_document_needs_no_registration() {
     let page = resp.text().await.expect("page");
     assert!(page.contains("client_id differs from its URL"), "{page}");
 }
+
+/// The official TypeScript SDK's client authenticates by itself: 401 → discovery → dynamic
+/// registration → PKCE → (the user signs in) → token → MCP calls.
+#[tokio::test]
+async fn the_typescript_sdk_client_completes_its_oauth_flow() {
+    let server = start();
+    let servers = installed();
+    let node_modules = common::repo_root().join("tests/servers/node_modules");
+    let run = tokio::process::Command::new(&servers.node)
+        .arg(fixture("ts_sdk_oauth.cjs"))
+        .arg(&node_modules)
+        .args([server.url.as_str(), USER, PASSWORD, "tools:call tools:read"])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(TIMEOUT, run)
+        .await
+        .expect("the SDK client finished in time")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(seen["firstConnect"], "unauthorized", "{seen}");
+    assert_eq!(seen["registered"], true, "{seen}");
+    assert_eq!(seen["challengeMethod"], "S256", "{seen}");
+    assert_eq!(seen["resource"], server.url, "{seen}");
+    assert_eq!(seen["authorizeStatus"], 303, "{seen}");
+    assert_eq!(seen["iss"], server.url.trim_end_matches("/mcp"), "{seen}");
+    assert_eq!(seen["tokenType"], "Bearer", "{seen}");
+    assert_eq!(seen["hasRefreshToken"], true, "{seen}");
+    assert!(seen["tools"].as_u64().is_some_and(|n| n > 0), "{seen}");
+    assert_eq!(seen["serverName"], "moat", "{seen}");
+}
