@@ -1,6 +1,7 @@
-//! Bearer-token validation as moat does it on every request with `auth` on
-//! (`moat_identity::validate`, the key set already loaded): an EdDSA JWT with the claims moat
-//! checks.
+//! Bearer-token validation as moat does it with `auth` on: a full verification
+//! (`moat_identity::validate`, the key set already loaded: an EdDSA JWT with the claims moat
+//! checks), done on a token's first request, and the lookup of a token already verified
+//! (`VerifiedTokens`, among 10,000), done on its later requests.
 
 // Benchmarks are tests: fixed inputs that cannot fail; a panic is the right report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use moat_identity::{KeySet, TokenPolicy, validate};
+use moat_identity::{KeySet, TokenPolicy, VerifiedTokens, validate};
 use serde_json::json;
 
 fn jwt(c: &mut Criterion) {
@@ -40,6 +41,17 @@ fn jwt(c: &mut Criterion) {
     assert!(validate(&token, &keys, &policy, now).is_ok());
     c.bench_function("jwt validate EdDSA (keys cached)", |b| {
         b.iter(|| black_box(validate(black_box(&token), &keys, &policy, now)).is_ok())
+    });
+    let verified = VerifiedTokens::new(10_001, 30);
+    for i in 0..10_000 {
+        let other = format!("{token}{i}");
+        let principal = validate(&token, &keys, &policy, now).unwrap();
+        verified.insert(&other, std::sync::Arc::new(principal), now);
+    }
+    let principal = validate(&token, &keys, &policy, now).unwrap();
+    verified.insert(&token, std::sync::Arc::new(principal), now);
+    c.bench_function("jwt already verified (lookup among 10,000)", |b| {
+        b.iter(|| black_box(verified.get(black_box(&token), now)).is_some())
     });
 }
 

@@ -7,9 +7,11 @@ mod introspection;
 mod keys;
 mod principal;
 mod token;
+mod verified;
 
 pub use introspection::principal_from_introspection;
 pub use jsonwebtoken::Algorithm;
 pub use keys::{KeyError, KeySet};
 pub use principal::Principal;
 pub use token::{TokenError, TokenPolicy, validate};
+pub use verified::VerifiedTokens;

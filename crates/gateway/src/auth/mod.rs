@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use http::HeaderMap;
 use moat_config::{AuthConfig, TokenAlgorithm};
-use moat_identity::{Algorithm, Principal, TokenError, TokenPolicy, validate};
+use moat_identity::{Algorithm, Principal, TokenError, TokenPolicy, VerifiedTokens, validate};
 use serde_json::{Value, json};
 
 pub(crate) use challenge::Refusal;
@@ -50,7 +50,7 @@ pub(crate) struct Authenticator {
     revoked: Option<Revoked>,
     /// Tokens whose signature and claims were verified, so a client's next requests skip the
     /// signature check (49 µs for EdDSA); revocation and the agent's status are still checked.
-    verified: dashmap::DashMap<Box<str>, (Arc<Principal>, std::time::Instant)>,
+    verified: VerifiedTokens,
     required_scopes: Vec<String>,
     scopes_supported: Vec<String>,
     issuer: String,
@@ -96,7 +96,7 @@ impl Authenticator {
                 .map(|i| Introspector::new(i, http)),
             registry: None,
             revoked: None,
-            verified: dashmap::DashMap::new(),
+            verified: VerifiedTokens::new(MAX_VERIFIED, cfg.leeway.as_secs()),
             required_scopes: cfg.required_scopes.clone(),
             scopes_supported: cfg.scopes_supported.clone(),
             issuer: cfg.issuer.clone(),
@@ -178,21 +178,12 @@ impl Authenticator {
     }
 
     async fn validate_jwt(&self, token: &str, now: u64) -> Result<Principal, TokenError> {
-        if let Some(hit) = self.verified.get(token)
-            && hit.1.elapsed() < VERIFIED_FOR
-            && now < hit.0.expires_at.saturating_add(self.policy.leeway_secs)
-        {
-            return Ok(Principal::clone(&hit.0));
+        if let Some(hit) = self.verified.get(token, now) {
+            return Ok(Principal::clone(&hit));
         }
         let principal = self.verify_jwt(token, now).await?;
-        if self.verified.len() >= MAX_VERIFIED {
-            // Crude but bounded: a flood of distinct tokens costs verifications, never memory.
-            self.verified.clear();
-        }
-        self.verified.insert(
-            token.into(),
-            (Arc::new(principal.clone()), std::time::Instant::now()),
-        );
+        self.verified
+            .insert(token, Arc::new(principal.clone()), now);
         Ok(principal)
     }
 
@@ -230,9 +221,7 @@ impl Authenticator {
     }
 }
 
-/// How long a verified token is taken on trust before its signature is checked again (so a key
-/// withdrawn from the issuer's JWKS stops being honoured within this time).
-const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// Verified tokens remembered at most.
 const MAX_VERIFIED: usize = 10_000;
 
 /// Whether a token has the shape of a JWS compact serialization (three base64url parts).
