@@ -24,6 +24,11 @@ struct Server {
 }
 
 fn start() -> Server {
+    start_with("open")
+}
+
+/// moat with the built-in server, dynamic registration in `registration` mode.
+fn start_with(registration: &str) -> Server {
     let dir = TempDir::new();
     let mut hasher = std::process::Command::new(moat_bin())
         .arg("hash-password")
@@ -41,7 +46,7 @@ fn start() -> Server {
     let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
         format!(
             "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n  tools:read:\n    description: list tools\n\
-             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: open\n    client_metadata_documents: open\n    registration_scopes: [tools:read]\n    users:\n      {USER}: file:{}\n\
+             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: {registration}\n    client_metadata_documents: open\n    registration_scopes: [tools:read]\n    users:\n      {USER}: file:{}\n\
              upstreams:\n  fx:\n    builtin: fixture\n",
             hash_file.display()
         )
@@ -533,4 +538,59 @@ async fn the_typescript_sdk_client_completes_its_oauth_flow() {
     assert_eq!(seen["hasRefreshToken"], true, "{seen}");
     assert!(seen["tools"].as_u64().is_some_and(|n| n > 0), "{seen}");
     assert_eq!(seen["serverName"], "moat", "{seen}");
+}
+
+/// With `client_registration: pending`, a self-registered client exists but cannot obtain a
+/// code until an operator approves it with `moat agents resume`.
+#[tokio::test]
+async fn self_registered_clients_wait_for_approval_when_so_configured() {
+    let server = start_with("pending");
+    let issuer = server.url.trim_end_matches("/mcp").to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let registered: Value = http
+        .post(format!("{issuer}/oauth/register"))
+        .json(&serde_json::json!({"client_name": "Newcomer",
+            "redirect_uris": ["http://127.0.0.1:1/callback"], "scope": "tools:read"}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let id = registered["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
+    let agent: Value =
+        serde_json::from_str(&server.moat(&["agents", "show", &id, "--json"])).expect("json");
+    assert_eq!(agent["status"], "pending");
+    let authorize = format!(
+        "{issuer}/oauth/authorize?response_type=code&client_id={id}\
+         &redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcallback&state=s1\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    );
+    let held = http.get(&authorize).send().await.expect("GET");
+    assert_eq!(held.status().as_u16(), 303);
+    let location = held.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        location.starts_with("http://127.0.0.1:1/callback?error=access_denied"),
+        "{location}"
+    );
+    assert!(location.contains("state=s1"), "{location}");
+    assert!(location.contains("awaits%20approval"), "{location}");
+
+    server.moat(&["agents", "resume", &id]);
+    let page = http.get(&authorize).send().await.expect("GET");
+    assert_eq!(
+        page.status().as_u16(),
+        200,
+        "approved: the consent page is shown"
+    );
+    assert!(page.text().await.expect("page").contains("Newcomer"));
 }
