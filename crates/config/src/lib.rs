@@ -20,7 +20,7 @@ pub use error::ConfigError;
 pub use scopes::{ScopeDef, ScopeDictionary, is_broad};
 pub use secret::{SecretError, SecretRef, Value};
 pub use snapshot::{Config, HostPolicy, PrefixMode, TlsConfig};
-pub use upstream::{Transport, UpstreamConfig, UpstreamName};
+pub use upstream::{Transport, UpstreamConfig, UpstreamName, UpstreamOAuth};
 
 /// The bundled default configuration: `moat serve` with no arguments runs this.
 pub const BUNDLED_DEFAULT: &str = include_str!("../../../config/moat.yaml");

@@ -145,6 +145,25 @@ pub struct RawUpstream {
     pub timeout: Option<String>,
     /// Overrides the global prefix mode for this server.
     pub prefix: Option<String>,
+    /// moat's own OAuth client credentials at this (HTTP) server's authorization server: moat
+    /// gets its own token for the server, never forwarding the client's.
+    pub oauth: Option<RawUpstreamOAuth>,
+}
+
+/// OAuth client credentials moat uses towards an upstream (RFC 6749 §4.4).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamOAuth {
+    /// The upstream's token endpoint.
+    pub token_url: String,
+    /// moat's client id there.
+    pub client_id: String,
+    /// moat's client secret there: `env:NAME` or `file:/path`.
+    pub client_secret: String,
+    /// Scopes to ask for, space-separated.
+    pub scope: Option<String>,
+    /// RFC 8707 resource to ask for (default: the upstream's URL).
+    pub resource: Option<String>,
 }
 
 /// A child-process server.

@@ -90,6 +90,23 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
     /// This server's prefix mode, when it differs from the global one.
     pub prefix: Option<PrefixMode>,
+    /// How moat obtains its own access token for this server, if it needs one.
+    pub oauth: Option<UpstreamOAuth>,
+}
+
+/// moat's OAuth client credentials at an upstream's authorization server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamOAuth {
+    /// The token endpoint (https://, or http:// on loopback).
+    pub token_url: String,
+    /// moat's client id.
+    pub client_id: String,
+    /// moat's client secret.
+    pub client_secret: crate::SecretRef,
+    /// Scopes asked for.
+    pub scope: Option<String>,
+    /// The RFC 8707 resource asked for.
+    pub resource: String,
 }
 
 /// The variables a stdio server inherits from moat unless told otherwise: enough to find programs,
@@ -128,6 +145,8 @@ impl UpstreamConfig {
                 "needs exactly one transport: stdio, http, sse or builtin",
             ));
         }
+        let oauth_at = at(".oauth");
+        let oauth = raw.oauth;
         let transport = if let Some(s) = raw.stdio {
             stdio(s, &at(".stdio"))?
         } else if let Some(h) = raw.http {
@@ -150,13 +169,59 @@ impl UpstreamConfig {
                 }
             }
         };
+        let oauth = match (oauth, &transport) {
+            (None, _) => None,
+            (Some(o), Transport::Http { url, .. } | Transport::Sse { url, .. }) => {
+                Some(upstream_oauth(o, url, &oauth_at)?)
+            }
+            (Some(_), _) => {
+                return Err(ConfigError::new(
+                    oauth_at,
+                    "only HTTP upstreams take OAuth credentials (stdio servers get env: secrets)",
+                ));
+            }
+        };
         Ok(Self {
             name,
             transport,
             timeout,
             prefix,
+            oauth,
         })
     }
+}
+
+fn upstream_oauth(
+    raw: crate::raw::RawUpstreamOAuth,
+    upstream_url: &str,
+    at: &str,
+) -> Result<UpstreamOAuth, ConfigError> {
+    let loopback = |u: &str| {
+        let rest = u.trim_start_matches("http://");
+        let host = rest.split(['/', ':']).next().unwrap_or_default();
+        matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
+    };
+    if !(raw.token_url.starts_with("https://")
+        || (raw.token_url.starts_with("http://") && loopback(&raw.token_url)))
+    {
+        return Err(ConfigError::new(
+            format!("{at}.token_url"),
+            "must be https:// (http:// only for a loopback host)",
+        ));
+    }
+    let client_secret = crate::SecretRef::parse(&raw.client_secret).ok_or_else(|| {
+        ConfigError::new(
+            format!("{at}.client_secret"),
+            "must be env:NAME or file:/path, never inline",
+        )
+    })?;
+    Ok(UpstreamOAuth {
+        token_url: raw.token_url,
+        client_id: raw.client_id,
+        client_secret,
+        scope: raw.scope,
+        resource: raw.resource.unwrap_or_else(|| upstream_url.to_owned()),
+    })
 }
 
 /// A positive duration such as `30s`, `500ms` or `15m`.

@@ -86,6 +86,7 @@ impl Gateway {
             self_exe: options.self_exe,
             http,
             max_message: 64 * 1024 * 1024,
+            tokens: moat_upstream::UpstreamTokens::default(),
         };
         let state = state::GatewayState {
             auth,

@@ -594,3 +594,80 @@ async fn self_registered_clients_wait_for_approval_when_so_configured() {
     );
     assert!(page.text().await.expect("page").contains("Newcomer"));
 }
+
+/// An upstream protected by OAuth (here another moat with its built-in server) is reached with
+/// moat's own client-credentials token, fetched and renewed by moat; the client's side needs
+/// none of it, and without the credentials the upstream refuses moat.
+#[tokio::test]
+async fn moat_authenticates_to_an_oauth_protected_upstream_as_itself() {
+    let protected = start();
+    let registered = protected.moat(&[
+        "agents",
+        "register",
+        "gateway-a",
+        "--name",
+        "Gateway A",
+        "--scope",
+        "tools:call",
+        "--client-credentials",
+    ]);
+    let secret = registered.lines().last().expect("secret").trim().to_owned();
+    let dir = TempDir::new();
+    let secret_file = dir.write("upstream.secret", &secret);
+    let issuer = protected.url.trim_end_matches("/mcp").to_owned();
+    let upstream = |oauth: bool| {
+        let mut yaml = format!(
+            "upstreams:\n  crm:\n    http:\n      url: {}\n",
+            protected.url
+        );
+        if oauth {
+            yaml.push_str(&format!(
+                "    oauth:\n      token_url: {issuer}/oauth/token\n      client_id: gateway-a\n      client_secret: file:{}\n      scope: tools:call\n",
+                secret_file.display()
+            ));
+        }
+        yaml
+    };
+    let gateway = Moat::with_config(&dir, &upstream(true));
+    let session = common::http::RawSession::open(&gateway.url, "2025-11-25").await;
+    let tools = session.tool_names().await;
+    // Both moats prefix by default when names could collide; the tool is the fixture's echo.
+    let echo = tools
+        .iter()
+        .find(|t| t.ends_with("fx__echo"))
+        .unwrap_or_else(|| panic!("{tools:?}"))
+        .clone();
+    let echoed = session
+        .call_tool(&echo, serde_json::json!({"text": "through two moats"}))
+        .await;
+    assert!(
+        common::http::tool_text(&echoed).contains("through two moats"),
+        "{echoed}"
+    );
+    let agent: Value =
+        serde_json::from_str(&protected.moat(&["agents", "show", "gateway-a", "--json"]))
+            .expect("json");
+    assert!(
+        agent["tokens_issued"].as_u64().is_some_and(|n| n >= 1),
+        "{agent}"
+    );
+    assert!(agent["last_seen_at"].is_string(), "{agent}");
+
+    let dir2 = TempDir::new();
+    let bare = Moat::with_config(&dir2, &upstream(false));
+    let session = common::http::RawSession::open(&bare.url, "2025-11-25").await;
+    let refused = session
+        .post(&common::http::request(
+            "tools/call",
+            serde_json::json!({"name": echo, "arguments": {"text": "x"}}),
+        ))
+        .await;
+    let answer = refused.json().clone();
+    assert_eq!(answer["error"]["data"]["server"], "crm", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("401")),
+        "without credentials the upstream refuses moat: {answer}"
+    );
+}

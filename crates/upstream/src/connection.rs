@@ -24,6 +24,8 @@ pub struct ConnectOptions {
     pub http: reqwest::Client,
     /// Largest message accepted from the server (stdio line, JSON body or SSE event).
     pub max_message: usize,
+    /// moat's own tokens for upstreams configured with `oauth`.
+    pub tokens: crate::credentials::UpstreamTokens,
 }
 
 /// A server-initiated message for the gateway to route.
@@ -106,6 +108,22 @@ pub struct PendingCall {
     unbounded: bool,
 }
 
+/// moat's token for the server, when it is configured with `oauth`: the first one is fetched
+/// before the first connection, so a failure names the server at once.
+async fn upstream_token(
+    cfg: &UpstreamConfig,
+    opts: &ConnectOptions,
+) -> Result<Option<Arc<crate::credentials::UpstreamToken>>, UpstreamErrorKind> {
+    let Some(oauth) = &cfg.oauth else {
+        return Ok(None);
+    };
+    let token = opts
+        .tokens
+        .for_upstream(cfg.name.as_str(), oauth, &opts.http);
+    token.ensure().await?;
+    Ok(Some(token))
+}
+
 impl Connection {
     /// Starts or reaches the server. Inbound events arrive on the returned receiver.
     pub async fn connect(
@@ -155,13 +173,17 @@ impl Connection {
                 Link::Stdio(stdio::spawn(&shared, &spec, opts.max_message).map_err(err)?)
             }
             Transport::Http { url, headers } => {
-                Link::Http(http::HttpLink::new(opts, url, headers).map_err(err)?)
+                let token = upstream_token(cfg, opts).await.map_err(err)?;
+                Link::Http(http::HttpLink::new(opts, url, headers, token).map_err(err)?)
             }
-            Transport::Sse { url, headers } => Link::LegacySse(
-                legacy_sse::SseLink::connect(&shared, opts, url, headers)
-                    .await
-                    .map_err(err)?,
-            ),
+            Transport::Sse { url, headers } => {
+                let token = upstream_token(cfg, opts).await.map_err(err)?;
+                Link::LegacySse(
+                    legacy_sse::SseLink::connect(&shared, opts, url, headers, token)
+                        .await
+                        .map_err(err)?,
+                )
+            }
         };
         // Set exactly once, before the handle is returned; `link()` is only reached through it.
         let _ = shared.link.set(link);

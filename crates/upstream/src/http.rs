@@ -13,6 +13,7 @@ use reqwest::{Response, StatusCode};
 use tokio::task::AbortHandle;
 
 use crate::connection::{ConnectOptions, Shared, numeric_request_id};
+use crate::credentials::{UpstreamToken, add_token};
 use crate::error::UpstreamErrorKind;
 use crate::sse::SseDecoder;
 
@@ -24,6 +25,8 @@ pub(crate) struct HttpLink {
     client: reqwest::Client,
     url: String,
     headers: HeaderMap,
+    /// moat's own token for this server, when it needs one.
+    token: Option<Arc<UpstreamToken>>,
     session: Arc<Mutex<Option<HeaderValue>>>,
     version: Mutex<Option<HeaderValue>>,
     max_message: usize,
@@ -51,11 +54,13 @@ impl HttpLink {
         opts: &ConnectOptions,
         url: &str,
         headers: &[(String, Value)],
+        token: Option<Arc<UpstreamToken>>,
     ) -> Result<Self, UpstreamErrorKind> {
         Ok(Self {
             client: opts.http.clone(),
             url: url.to_owned(),
             headers: resolve_headers(headers)?,
+            token,
             session: Arc::new(Mutex::new(None)),
             version: Mutex::new(None),
             max_message: opts.max_message,
@@ -69,6 +74,7 @@ impl HttpLink {
 
     fn request(&self, method: reqwest::Method) -> reqwest::RequestBuilder {
         let mut headers = self.headers.clone();
+        add_token(&mut headers, self.token.as_deref());
         if let Some(s) = self.session.lock().clone() {
             headers.insert(SESSION, s);
         }

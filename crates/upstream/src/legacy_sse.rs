@@ -9,6 +9,7 @@ use moat_proto::Message;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 
 use crate::connection::{ConnectOptions, Shared, numeric_request_id};
+use crate::credentials::{UpstreamToken, add_token};
 use crate::error::UpstreamErrorKind;
 use crate::http::resolve_headers;
 use crate::sse::SseDecoder;
@@ -17,6 +18,8 @@ pub(crate) struct SseLink {
     client: reqwest::Client,
     endpoint: reqwest::Url,
     headers: HeaderMap,
+    /// moat's own token for this server, when it needs one.
+    token: Option<Arc<UpstreamToken>>,
 }
 
 impl SseLink {
@@ -25,14 +28,17 @@ impl SseLink {
         opts: &ConnectOptions,
         url: &str,
         headers: &[(String, Value)],
+        token: Option<Arc<UpstreamToken>>,
     ) -> Result<Self, UpstreamErrorKind> {
         let headers = resolve_headers(headers)?;
+        let mut first = headers.clone();
+        add_token(&mut first, token.as_deref());
         let base =
             reqwest::Url::parse(url).map_err(|e| UpstreamErrorKind::Connect(e.to_string()))?;
         let resp = opts
             .http
             .get(base.clone())
-            .headers(headers.clone())
+            .headers(first)
             .header(ACCEPT, "text/event-stream")
             .send()
             .await
@@ -97,15 +103,18 @@ impl SseLink {
             client: opts.http.clone(),
             endpoint,
             headers,
+            token,
         })
     }
 
     pub(crate) fn send(&self, shared: &Arc<Shared>, msg: Message) -> Result<(), UpstreamErrorKind> {
         let related = numeric_request_id(&msg);
+        let mut headers = self.headers.clone();
+        add_token(&mut headers, self.token.as_deref());
         let req = self
             .client
             .post(self.endpoint.clone())
-            .headers(self.headers.clone())
+            .headers(headers)
             .header(CONTENT_TYPE, "application/json")
             .body(msg.to_bytes());
         let shared = shared.clone();

@@ -7,6 +7,7 @@
 //! belong to when the transport knows it.
 
 mod connection;
+mod credentials;
 mod error;
 mod http;
 mod legacy_sse;
@@ -14,5 +15,6 @@ mod sse;
 mod stdio;
 
 pub use connection::{CallOptions, Completer, ConnectOptions, Connection, Inbound, PendingCall};
+pub use credentials::UpstreamTokens;
 pub use error::{UpstreamError, UpstreamErrorKind};
 pub use sse::{SseDecoder, SseEvent};

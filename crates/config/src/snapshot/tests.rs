@@ -246,3 +246,30 @@ fn scope_dictionary_refuses_unexplained_wildcards() {
         .is_ok()
     );
 }
+
+#[test]
+fn upstream_oauth_credentials_are_checked() {
+    let ok = load(
+        "upstreams:\n  crm:\n    http:\n      url: https://crm.example/mcp\n    oauth:\n      token_url: https://idp.example/token\n      client_id: moat\n      client_secret: env:CRM_SECRET\n",
+    )
+    .unwrap();
+    let oauth = ok.upstreams[0].oauth.clone().unwrap();
+    assert_eq!(oauth.resource, "https://crm.example/mcp", "defaults to the upstream URL");
+    let cases = [
+        (
+            "upstreams:\n  crm:\n    http:\n      url: https://crm.example/mcp\n    oauth:\n      token_url: https://idp.example/token\n      client_id: moat\n      client_secret: s3cret\n",
+            "upstreams.crm.oauth.client_secret",
+        ),
+        (
+            "upstreams:\n  crm:\n    http:\n      url: https://crm.example/mcp\n    oauth:\n      token_url: http://idp.example/token\n      client_id: moat\n      client_secret: env:X\n",
+            "upstreams.crm.oauth.token_url",
+        ),
+        (
+            "upstreams:\n  local:\n    builtin: fixture\n    oauth:\n      token_url: https://idp.example/token\n      client_id: moat\n      client_secret: env:X\n",
+            "upstreams.local.oauth",
+        ),
+    ];
+    for (yaml, field) in cases {
+        assert_eq!(load(yaml).unwrap_err().field, field, "{yaml}");
+    }
+}
