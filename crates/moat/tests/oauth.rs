@@ -469,6 +469,7 @@ async fn a_client_named_by_its_metadata_document_needs_no_registration() {
             "client_id": url,
             "client_name": "Document agent",
             "redirect_uris": ["http://127.0.0.1:1/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
             "token_endpoint_auth_method": "none",
         })
         .to_string(),

@@ -254,7 +254,10 @@ fn upstream_oauth_credentials_are_checked() {
     )
     .unwrap();
     let oauth = ok.upstreams[0].oauth.clone().unwrap();
-    assert_eq!(oauth.resource, "https://crm.example/mcp", "defaults to the upstream URL");
+    assert_eq!(
+        oauth.resource, "https://crm.example/mcp",
+        "defaults to the upstream URL"
+    );
     let cases = [
         (
             "upstreams:\n  crm:\n    http:\n      url: https://crm.example/mcp\n    oauth:\n      token_url: https://idp.example/token\n      client_id: moat\n      client_secret: s3cret\n",

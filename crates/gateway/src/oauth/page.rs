@@ -79,7 +79,9 @@ impl ConsentPage<'_> {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         secure_headers(h);
-        if let Ok(v) = HeaderValue::from_str(cookie) {
+        if !cookie.is_empty()
+            && let Ok(v) = HeaderValue::from_str(cookie)
+        {
             h.insert(header::SET_COOKIE, v);
         }
         resp

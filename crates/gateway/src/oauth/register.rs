@@ -108,6 +108,7 @@ pub(super) fn check(
             )));
         }
     };
+    // RFC 7591 §2: without grant_types, authorization_code alone (no refresh tokens).
     let grant_names = meta
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".into()]);
@@ -144,10 +145,6 @@ pub(super) fn check(
                      or a private-use scheme, without a fragment"
                 ),
             ));
-        }
-        // Issuing refresh tokens to a code client is the norm; add it unless asked otherwise.
-        if !grants.contains(&GrantType::RefreshToken) && !grant_names.is_empty() {
-            grants.push(GrantType::RefreshToken);
         }
     }
     let scopes: Vec<String> = match &meta.scope {
@@ -250,7 +247,8 @@ mod tests {
         assert!(!secret);
         assert_eq!(
             c.grant_types,
-            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+            [GrantType::AuthorizationCode],
+            "RFC 7591 default"
         );
         assert_eq!(c.agent.admission, Admission::HoldPending);
         assert!(c.agent.id.as_str().starts_with("dcr-"));
