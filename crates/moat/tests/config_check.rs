@@ -49,6 +49,7 @@ fn every_example_config_checks() {
     assert_eq!(
         names,
         [
+            "built-in-auth.yaml",
             "everything.yaml",
             "federation.yaml",
             "filesystem.yaml",
