@@ -1,15 +1,73 @@
 //! Reading and rewriting single members of `params` without touching the rest.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::de::DeserializeOwned;
+use serde::Deserializer as _;
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Reads one top-level member of a params object, leaving the others unparsed.
 /// Returns `None` when params are absent, not an object, or the member is missing or of another type.
+/// As in any JSON object read by serde, the last of duplicate members counts.
 pub fn object_field<T: DeserializeOwned>(params: Option<&RawValue>, key: &str) -> Option<T> {
-    let members: BTreeMap<String, &RawValue> = serde_json::from_str(params?.get()).ok()?;
-    serde_json::from_str(members.get(key)?.get()).ok()
+    let member = member(params?, key)?;
+    serde_json::from_str(member.get()).ok()
+}
+
+/// The raw text of one top-level member, found in one pass that skips the other members without
+/// allocating (this runs several times per call: routing, headers, `_meta`).
+fn member<'a>(params: &'a RawValue, key: &str) -> Option<&'a RawValue> {
+    let mut de = serde_json::Deserializer::from_str(params.get());
+    de.deserialize_map(Member { key }).ok()?
+}
+
+/// Visits an object's members, keeping the raw value of the one named `key`.
+struct Member<'k> {
+    key: &'k str,
+}
+
+impl<'de> Visitor<'de> for Member<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(IsKey(self.key))? {
+            if wanted {
+                found = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Compares an object key with the wanted one without allocating it.
+struct IsKey<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
 }
 
 /// Returns a copy of a params object with one top-level member replaced (or added).
@@ -39,6 +97,27 @@ mod tests {
         assert_eq!(object_field::<u32>(Some(&p), "name"), None);
         assert_eq!(object_field::<String>(None, "name"), None);
         assert_eq!(object_field::<String>(Some(&raw("[1]")), "name"), None);
+        assert_eq!(object_field::<String>(Some(&raw("\"name\"")), "name"), None);
+    }
+
+    #[test]
+    fn reads_members_whatever_their_neighbours() {
+        let p = raw(r#"{"a":[{"name":"inner"}],"n\u0061me":"escaped","b":{"c":"\"}"},"x":null}"#);
+        assert_eq!(
+            object_field::<String>(Some(&p), "name").as_deref(),
+            Some("escaped")
+        );
+        assert_eq!(object_field::<()>(Some(&p), "x"), Some(()));
+        let b: serde_json::Value = object_field(Some(&p), "b").unwrap();
+        assert_eq!(b, serde_json::json!({"c": "\"}"}));
+        // The last of duplicate members counts, whatever the type of the earlier ones.
+        let dup = raw(r#"{"name":1,"name":"second"}"#);
+        assert_eq!(
+            object_field::<String>(Some(&dup), "name").as_deref(),
+            Some("second")
+        );
+        let dup = raw(r#"{"name":"first","name":2}"#);
+        assert_eq!(object_field::<String>(Some(&dup), "name"), None);
     }
 
     #[test]
