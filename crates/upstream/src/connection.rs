@@ -1,7 +1,9 @@
 //! One JSON-RPC peer connection to an upstream server, over any transport.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -66,6 +68,10 @@ impl Completer {
 
 type Reply = Result<Response, UpstreamErrorKind>;
 
+/// The exchange that carries one request to the server and its answer back (an HTTP POST and its
+/// response body), run by whoever waits for the answer rather than by a task of its own.
+pub(crate) type Transfer = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// State shared by the connection handle and its transport tasks.
 pub(crate) struct Shared {
     pub(crate) name: UpstreamName,
@@ -106,6 +112,10 @@ pub struct PendingCall {
     rx: oneshot::Receiver<Reply>,
     shared: Arc<Shared>,
     unbounded: bool,
+    /// The request's exchange while it still runs; handed to a task of its own if the caller
+    /// stops waiting first, so that giving up never cuts an exchange short (the server is told
+    /// to cancel instead, as the transport requires).
+    transfer: Option<Transfer>,
 }
 
 /// moat's token for the server, when it is configured with `oauth`: the first one is fetched
@@ -221,15 +231,19 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().insert(id, tx);
         let msg = Request::new(Id::Num(id), method, params).into();
-        if let Err(kind) = self.shared.send_with(msg, &options.headers) {
-            self.shared.pending.lock().remove(&id);
-            return Err(UpstreamError::new(&self.shared.name, kind));
-        }
+        let transfer = match self.shared.send_with(msg, &options.headers) {
+            Ok(transfer) => transfer,
+            Err(kind) => {
+                self.shared.pending.lock().remove(&id);
+                return Err(UpstreamError::new(&self.shared.name, kind));
+            }
+        };
         Ok(PendingCall {
             id,
             rx,
             shared: self.shared.clone(),
             unbounded: options.unbounded,
+            transfer,
         })
     }
 
@@ -293,12 +307,13 @@ impl Drop for Connection {
 
 impl PendingCall {
     /// Waits for the response. On timeout the server is told to cancel the request.
-    pub async fn wait(self) -> Result<Response, UpstreamError> {
+    pub async fn wait(mut self) -> Result<Response, UpstreamError> {
         let name = self.shared.name.clone();
+        let timeout = self.shared.timeout;
         let outcome = if self.unbounded {
-            Ok(self.rx.await)
+            Ok(self.receive().await)
         } else {
-            tokio::time::timeout(self.shared.timeout, self.rx).await
+            tokio::time::timeout(timeout, self.receive()).await
         };
         match outcome {
             Ok(Ok(reply)) => reply.map_err(|k| UpstreamError::new(&name, k)),
@@ -313,6 +328,7 @@ impl PendingCall {
             }
             Err(_) => {
                 self.shared.pending.lock().remove(&self.id);
+                self.detach();
                 self.shared.cancel_request(self.id, "timeout in moat");
                 Err(UpstreamError::new(
                     &name,
@@ -320,6 +336,40 @@ impl PendingCall {
                 ))
             }
         }
+    }
+}
+
+impl PendingCall {
+    /// The reply, driving the request's exchange meanwhile. Saves two task switches per call
+    /// over an exchange in a task of its own.
+    async fn receive(&mut self) -> Result<Reply, oneshot::error::RecvError> {
+        if let Some(transfer) = self.transfer.as_mut() {
+            let done = tokio::select! {
+                biased;
+                reply = &mut self.rx => Some(reply),
+                () = transfer => None,
+            };
+            match done {
+                Some(reply) => return reply,
+                None => self.transfer = None,
+            }
+        }
+        (&mut self.rx).await
+    }
+
+    /// Lets an unfinished exchange run on by itself.
+    fn detach(&mut self) {
+        if let Some(transfer) = self.transfer.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(transfer);
+        }
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.detach();
     }
 }
 
@@ -333,21 +383,25 @@ pub(crate) fn numeric_request_id(msg: &Message) -> Option<i64> {
 
 impl Shared {
     fn send(self: &Arc<Self>, msg: Message) -> Result<(), UpstreamErrorKind> {
-        self.send_with(msg, &[])
+        if let Some(transfer) = self.send_with(msg, &[])? {
+            tokio::spawn(transfer);
+        }
+        Ok(())
     }
 
+    /// Sends a message; an exchange the caller is to run comes back (Streamable HTTP requests).
     fn send_with(
         self: &Arc<Self>,
         msg: Message,
         headers: &[(String, String)],
-    ) -> Result<(), UpstreamErrorKind> {
+    ) -> Result<Option<Transfer>, UpstreamErrorKind> {
         if let Some(reason) = self.closed.lock().clone() {
             return Err(UpstreamErrorKind::Closed(reason));
         }
         match self.link.get() {
-            Some(Link::Stdio(s)) => s.send(msg),
+            Some(Link::Stdio(s)) => s.send(msg).map(|()| None),
             Some(Link::Http(h)) => h.send(self, msg, headers),
-            Some(Link::LegacySse(l)) => l.send(self, msg),
+            Some(Link::LegacySse(l)) => l.send(self, msg).map(|()| None),
             None => Err(UpstreamErrorKind::Closed("not connected".into())),
         }
     }

@@ -12,7 +12,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use tokio::task::AbortHandle;
 
-use crate::connection::{ConnectOptions, Shared, numeric_request_id};
+use crate::connection::{ConnectOptions, Shared, Transfer, numeric_request_id};
 use crate::credentials::{UpstreamToken, add_token};
 use crate::error::UpstreamErrorKind;
 use crate::sse::SseDecoder;
@@ -91,18 +91,22 @@ impl HttpLink {
             .is_some_and(|v| v.as_bytes() >= b"2026-07-28".as_slice())
     }
 
+    /// Sends a message. A request to a session-based server comes back as the exchange for the
+    /// caller to run; anything else runs in a task of its own (a stateless request there too, so
+    /// that [`Self::abort`] can close its stream).
     pub(crate) fn send(
         &self,
         shared: &Arc<Shared>,
         msg: Message,
         extra: &[(String, String)],
-    ) -> Result<(), UpstreamErrorKind> {
+    ) -> Result<Option<Transfer>, UpstreamErrorKind> {
         let related = numeric_request_id(&msg);
+        let stateless = self.stateless();
         let mut req = self
             .request(reqwest::Method::POST)
             .header(ACCEPT, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json");
-        if self.stateless() {
+        if stateless {
             for (name, value) in routing_headers(&msg) {
                 req = req.header(name, value);
             }
@@ -114,25 +118,31 @@ impl HttpLink {
         let shared = shared.clone();
         let session = self.session.clone();
         let max = self.max_message;
-        let inflight = self.inflight.clone();
-        let task = tokio::spawn(async move {
+        let exchange = async move {
             let outcome = match req.send().await {
                 Ok(resp) => handle_post_response(resp, &shared, &session, related, max).await,
                 Err(e) => Err(UpstreamErrorKind::Connect(e.to_string())),
             };
-            if let Some(id) = related {
-                inflight.lock().remove(&id);
-                if let Err(kind) = outcome {
-                    shared.fail(id, kind);
-                }
+            if let (Some(id), Err(kind)) = (related, outcome) {
+                shared.fail(id, kind);
             }
+        };
+        let Some(id) = related.filter(|_| stateless) else {
+            if related.is_some() {
+                return Ok(Some(Box::pin(exchange)));
+            }
+            tokio::spawn(exchange);
+            return Ok(None);
+        };
+        let inflight = self.inflight.clone();
+        let task = tokio::spawn(async move {
+            exchange.await;
+            inflight.lock().remove(&id);
         });
-        if let Some(id) = related
-            && !task.is_finished()
-        {
+        if !task.is_finished() {
             self.inflight.lock().insert(id, task.abort_handle());
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Cancels a stateless request by closing its response stream; `false` when that is not how

@@ -144,26 +144,27 @@ async fn initialize(
     resp
 }
 
-/// Runs one request in its own task: the upstream call finishes and its routes are cleaned up
-/// even if the HTTP handler is dropped, and a batch's requests run concurrently. When the client
-/// stops listening before the answer, the work is abandoned (and cancelled upstream).
+/// Runs one request in its own task: a batch's requests run concurrently. When the client stops
+/// listening before the answer, the work is abandoned (and cancelled upstream).
 pub(super) fn spawn_request(session: Arc<Session>, req: Request, tx: Outbox, options: CallOptions) {
-    tokio::spawn(async move {
-        let work = async {
-            match session.mode {
-                crate::session::Mode::Stateful => session.handle_request(req, &tx, &options).await,
-                crate::session::Mode::Stateless => {
-                    session.handle_stateless(req, &tx, &options).await
-                }
-            }
-        };
-        tokio::select! {
-            resp = work => {
-                let _ = tx.send(resp.into());
-            }
-            () = tx.closed() => {}
+    tokio::spawn(request_work(session, req, tx, options));
+}
+
+/// One request's work: its answer goes to `tx`; it ends early, dropping the upstream call (which
+/// cancels it), when nobody listens on `tx` any more.
+async fn request_work(session: Arc<Session>, req: Request, tx: Outbox, options: CallOptions) {
+    let work = async {
+        match session.mode {
+            crate::session::Mode::Stateful => session.handle_request(req, &tx, &options).await,
+            crate::session::Mode::Stateless => session.handle_stateless(req, &tx, &options).await,
         }
-    });
+    };
+    tokio::select! {
+        resp = work => {
+            let _ = tx.send(resp.into());
+        }
+        () = tx.closed() => {}
+    }
 }
 
 /// Notifications and responses are delivered and acknowledged with 202; requests are answered.
@@ -175,8 +176,13 @@ async fn handle(
 ) -> HttpResponse {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut expected = 0;
+    let mut only = None;
     for item in items {
         match item {
+            Ok(Message::Request(req)) if !batch => {
+                expected += 1;
+                only = Some(req);
+            }
             Ok(Message::Request(req)) => {
                 expected += 1;
                 spawn_request(session.clone(), req, tx.clone(), CallOptions::default());
@@ -189,7 +195,18 @@ async fn handle(
             }
         }
     }
-    drop(tx);
+    let work = match only {
+        Some(req) => Some(request_work(
+            session.clone(),
+            req,
+            tx,
+            CallOptions::default(),
+        )),
+        None => {
+            drop(tx);
+            None
+        }
+    };
     if expected == 0 {
         return StatusCode::ACCEPTED.into_response();
     }
@@ -198,7 +215,37 @@ async fn handle(
     } else {
         Shape::JsonFirst(Some(&session.events))
     };
-    answer(rx, expected, batch, sse_ok, shape).await
+    let answering = answer(rx, expected, batch, sse_ok, shape);
+    match work {
+        Some(work) => answer_alongside(work, answering).await,
+        None => answering.await,
+    }
+}
+
+/// Runs a lone request's work in the handler's own task, which saves a task switch each way,
+/// until the answer is shaped; work still going then (the answer became an event stream) goes on
+/// in a task of its own, as a spawned request would.
+async fn answer_alongside(
+    work: impl Future<Output = ()> + Send + 'static,
+    answering: impl Future<Output = HttpResponse>,
+) -> HttpResponse {
+    let mut work = Some(Box::pin(work));
+    let mut answering = std::pin::pin!(answering);
+    loop {
+        let Some(running) = work.as_mut() else {
+            return answering.await;
+        };
+        tokio::select! {
+            biased;
+            resp = &mut answering => {
+                if let Some(rest) = work.take() {
+                    tokio::spawn(rest);
+                }
+                return resp;
+            }
+            () = running => work = None,
+        }
+    }
 }
 
 pub(crate) async fn get(
