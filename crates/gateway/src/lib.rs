@@ -85,6 +85,7 @@ impl Gateway {
         let connect = ConnectOptions {
             self_exe: options.self_exe,
             http,
+            plain_http: moat_upstream::PlainHttpClient::default(),
             max_message: 64 * 1024 * 1024,
             tokens: moat_upstream::UpstreamTokens::default(),
         };

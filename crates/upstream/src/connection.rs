@@ -24,6 +24,8 @@ pub struct ConnectOptions {
     pub self_exe: PathBuf,
     /// Shared HTTP client: one connection pool for all upstream sessions.
     pub http: reqwest::Client,
+    /// POSTs to plain `http://` servers, on the hot path, skip reqwest: one pool for all too.
+    pub plain_http: crate::PlainHttpClient,
     /// Largest message accepted from the server (stdio line, JSON body or SSE event).
     pub max_message: usize,
     /// moat's own tokens for upstreams configured with `oauth`.

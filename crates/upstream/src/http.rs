@@ -2,19 +2,23 @@
 //! an optional GET stream carries unsolicited messages.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::sync::Arc;
 
-use futures::StreamExt;
+use bytes::Bytes;
+use http_body::Body;
+use http_body_util::BodyExt;
 use moat_config::Value;
 use moat_proto::Message;
 use parking_lot::Mutex;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Response, StatusCode};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
 use tokio::task::AbortHandle;
 
 use crate::connection::{ConnectOptions, Shared, Transfer, numeric_request_id};
 use crate::credentials::{UpstreamToken, add_token};
 use crate::error::UpstreamErrorKind;
+use crate::plain::PlainHttpClient;
 use crate::sse::SseDecoder;
 
 const SESSION: &str = "mcp-session-id";
@@ -23,7 +27,10 @@ const VERSION: &str = "mcp-protocol-version";
 /// A session with one Streamable HTTP server.
 pub(crate) struct HttpLink {
     client: reqwest::Client,
-    url: String,
+    /// Parsed once: reqwest would parse a string again for every request.
+    url: Url,
+    /// For `http://` servers, POSTs go straight to hyper (see `plain.rs`).
+    plain: Option<Arc<(PlainHttpClient, http::Uri)>>,
     headers: HeaderMap,
     /// moat's own token for this server, when it needs one.
     token: Option<Arc<UpstreamToken>>,
@@ -56,9 +63,20 @@ impl HttpLink {
         headers: &[(String, Value)],
         token: Option<Arc<UpstreamToken>>,
     ) -> Result<Self, UpstreamErrorKind> {
+        let bad_url = |e: String| UpstreamErrorKind::Connect(format!("url {url:?}: {e}"));
+        let parsed = Url::parse(url).map_err(|e| bad_url(e.to_string()))?;
+        let plain = match parsed.scheme() {
+            "http" => {
+                let uri = parsed.as_str().parse::<http::Uri>();
+                let uri = uri.map_err(|e| bad_url(e.to_string()))?;
+                Some(Arc::new((opts.plain_http.clone(), uri)))
+            }
+            _ => None,
+        };
         Ok(Self {
             client: opts.http.clone(),
-            url: url.to_owned(),
+            url: parsed,
+            plain,
             headers: resolve_headers(headers)?,
             token,
             session: Arc::new(Mutex::new(None)),
@@ -72,7 +90,8 @@ impl HttpLink {
         *self.version.lock() = HeaderValue::from_str(v).ok();
     }
 
-    fn request(&self, method: reqwest::Method) -> reqwest::RequestBuilder {
+    /// The configured headers plus the session's.
+    fn headers(&self) -> HeaderMap {
         let mut headers = self.headers.clone();
         add_token(&mut headers, self.token.as_deref());
         if let Some(s) = self.session.lock().clone() {
@@ -81,7 +100,44 @@ impl HttpLink {
         if let Some(v) = self.version.lock().clone() {
             headers.insert(VERSION, v);
         }
-        self.client.request(method, &self.url).headers(headers)
+        headers
+    }
+
+    fn request(&self, method: reqwest::Method) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url.clone())
+            .headers(self.headers())
+    }
+
+    /// A POST's headers; added ones are appended, as reqwest's `header()` does.
+    fn post_headers(
+        &self,
+        msg: &Message,
+        stateless: bool,
+        extra: &[(String, String)],
+    ) -> Result<HeaderMap, UpstreamErrorKind> {
+        let mut headers = self.headers();
+        headers.append(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let bad = |e: String| UpstreamErrorKind::Connect(format!("request header: {e}"));
+        let routing = if stateless {
+            routing_headers(msg)
+        } else {
+            Vec::new()
+        };
+        for (name, value) in routing {
+            let value = HeaderValue::try_from(value).map_err(|e| bad(e.to_string()))?;
+            headers.append(name, value);
+        }
+        for (name, value) in extra {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(e.to_string()))?;
+            let value = HeaderValue::from_str(value).map_err(|e| bad(e.to_string()))?;
+            headers.append(name, value);
+        }
+        Ok(headers)
     }
 
     fn stateless(&self) -> bool {
@@ -102,27 +158,20 @@ impl HttpLink {
     ) -> Result<Option<Transfer>, UpstreamErrorKind> {
         let related = numeric_request_id(&msg);
         let stateless = self.stateless();
-        let mut req = self
-            .request(reqwest::Method::POST)
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json");
-        if stateless {
-            for (name, value) in routing_headers(&msg) {
-                req = req.header(name, value);
-            }
-        }
-        for (name, value) in extra {
-            req = req.header(name.as_str(), value.as_str());
-        }
-        let req = req.body(msg.to_bytes());
+        let headers = self.post_headers(&msg, stateless, extra)?;
+        let post = Post {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            plain: self.plain.clone(),
+            headers,
+            body: Bytes::from(msg.to_bytes()),
+        };
+        drop(msg);
         let shared = shared.clone();
         let session = self.session.clone();
         let max = self.max_message;
         let exchange = async move {
-            let outcome = match req.send().await {
-                Ok(resp) => handle_post_response(resp, &shared, &session, related, max).await,
-                Err(e) => Err(UpstreamErrorKind::Connect(e.to_string())),
-            };
+            let outcome = post.exchange(&shared, &session, related, max).await;
             if let (Some(id), Err(kind)) = (related, outcome) {
                 shared.fail(id, kind);
             }
@@ -172,7 +221,7 @@ impl HttpLink {
                 r = req.send() => r,
                 () = shared.cancel.cancelled() => return,
             };
-            match resp {
+            match resp.map(http::Response::from) {
                 Ok(r) if r.status().is_success() && is_sse(&r) => {
                     tokio::select! {
                         _ = read_sse(r, &shared, None, max) => {}
@@ -201,6 +250,47 @@ impl HttpLink {
     }
 }
 
+/// One POST, ready to go.
+struct Post {
+    client: reqwest::Client,
+    url: Url,
+    plain: Option<Arc<(PlainHttpClient, http::Uri)>>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Post {
+    /// Sends the POST and hands what comes back to the connection.
+    async fn exchange(
+        self,
+        shared: &Arc<Shared>,
+        session: &Mutex<Option<HeaderValue>>,
+        related: Option<i64>,
+        max: usize,
+    ) -> Result<(), UpstreamErrorKind> {
+        if let Some((plain, uri)) = self.plain.as_deref() {
+            let resp = plain
+                .post(uri.clone(), self.headers.clone(), self.body.clone())
+                .await
+                .map_err(|e| UpstreamErrorKind::Connect(e.to_string()))?;
+            // hyper does not follow redirects and reqwest does: a server answering with one
+            // (it has not taken the request) gets the request again from reqwest, which follows.
+            if !resp.status().is_redirection() {
+                return handle_post_response(resp, shared, session, related, max).await;
+            }
+        }
+        let resp = self
+            .client
+            .post(self.url)
+            .headers(self.headers)
+            .body(self.body)
+            .send()
+            .await
+            .map_err(|e| UpstreamErrorKind::Connect(e.to_string()))?;
+        handle_post_response(http::Response::from(resp), shared, session, related, max).await
+    }
+}
+
 /// The 2026-07-28 routing headers: `Mcp-Method`, and `Mcp-Name` for methods that name a target.
 fn routing_headers(msg: &Message) -> Vec<(&'static str, String)> {
     let Message::Request(r) = msg else {
@@ -220,20 +310,24 @@ fn routing_headers(msg: &Message) -> Vec<(&'static str, String)> {
     out
 }
 
-fn is_sse(r: &Response) -> bool {
+fn is_sse<B>(r: &http::Response<B>) -> bool {
     r.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
-async fn handle_post_response(
-    resp: Response,
+async fn handle_post_response<B>(
+    resp: http::Response<B>,
     shared: &Arc<Shared>,
     session: &Mutex<Option<HeaderValue>>,
     related: Option<i64>,
     max: usize,
-) -> Result<(), UpstreamErrorKind> {
+) -> Result<(), UpstreamErrorKind>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Display,
+{
     if let Some(s) = resp.headers().get(SESSION) {
         let mut current = session.lock();
         if current.is_none() {
@@ -271,16 +365,32 @@ async fn handle_post_response(
     Ok(())
 }
 
-async fn read_limited(resp: Response, max: usize) -> Result<Vec<u8>, UpstreamErrorKind> {
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| UpstreamErrorKind::Closed(format!("reading response: {e}")))?;
+/// The whole body, refused past `max` bytes. Sized from `Content-Length` up front (within the
+/// limit), so a large body is not copied again and again as the buffer doubles.
+async fn read_limited<B>(resp: http::Response<B>, max: usize) -> Result<Vec<u8>, UpstreamErrorKind>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Display,
+{
+    let too_large = || UpstreamErrorKind::Protocol(format!("response larger than {max} bytes"));
+    let announced = resp
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let mut stream = resp.into_body();
+    let mut body = Vec::with_capacity(announced.unwrap_or(0));
+    while let Some(frame) = stream.frame().await {
+        let frame =
+            frame.map_err(|e| UpstreamErrorKind::Closed(format!("reading response: {e}")))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
         if body.len() + chunk.len() > max {
-            return Err(UpstreamErrorKind::Protocol(format!(
-                "response larger than {max} bytes"
-            )));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -288,16 +398,23 @@ async fn read_limited(resp: Response, max: usize) -> Result<Vec<u8>, UpstreamErr
 }
 
 /// Reads an event stream until it ends; every `message` event is dispatched.
-pub(crate) async fn read_sse(
-    resp: Response,
+pub(crate) async fn read_sse<B>(
+    resp: http::Response<B>,
     shared: &Arc<Shared>,
     related: Option<i64>,
     max: usize,
-) -> Result<(), UpstreamErrorKind> {
+) -> Result<(), UpstreamErrorKind>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Display,
+{
     let mut decoder = SseDecoder::new(max);
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| UpstreamErrorKind::Closed(format!("event stream: {e}")))?;
+    let mut stream = resp.into_body();
+    while let Some(frame) = stream.frame().await {
+        let frame = frame.map_err(|e| UpstreamErrorKind::Closed(format!("event stream: {e}")))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
         let events = decoder
             .feed(&chunk)
             .map_err(|e| UpstreamErrorKind::Protocol(e.to_string()))?;

@@ -11,10 +11,12 @@ mod credentials;
 mod error;
 mod http;
 mod legacy_sse;
+mod plain;
 mod sse;
 mod stdio;
 
 pub use connection::{CallOptions, Completer, ConnectOptions, Connection, Inbound, PendingCall};
 pub use credentials::UpstreamTokens;
 pub use error::{UpstreamError, UpstreamErrorKind};
+pub use plain::PlainHttpClient;
 pub use sse::{SseDecoder, SseEvent};
