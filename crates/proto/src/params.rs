@@ -11,8 +11,34 @@ use serde_json::value::RawValue;
 /// Returns `None` when params are absent, not an object, or the member is missing or of another type.
 /// As in any JSON object read by serde, the last of duplicate members counts.
 pub fn object_field<T: DeserializeOwned>(params: Option<&RawValue>, key: &str) -> Option<T> {
-    let member = member(params?, key)?;
+    let params = params?;
+    if surely_absent(params.get(), key) {
+        return None;
+    }
+    let member = member(params, key)?;
     serde_json::from_str(member.get()).ok()
+}
+
+/// Whether `key` cannot be a member name in `json`, found by a substring search (much cheaper
+/// than parsing; `_meta`, read on every forwarded request, is usually absent). A plain key can
+/// only be written as itself or with `\u` escapes, so neither in the text means not there.
+fn surely_absent(json: &str, key: &str) -> bool {
+    let plain = key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    plain && !json.contains("\\u") && !contains_quoted(json, key)
+}
+
+/// Whether `"key"` occurs in `json`.
+fn contains_quoted(json: &str, key: &str) -> bool {
+    // `str::contains` is vectorised for short needles; build `"key"` without allocating.
+    let mut buf = [b'"'; 34];
+    let Some(inner) = buf.get_mut(1..=key.len()).filter(|_| key.len() <= 32) else {
+        return json.contains(&format!("\"{key}\""));
+    };
+    inner.copy_from_slice(key.as_bytes());
+    match std::str::from_utf8(&buf[..key.len() + 2]) {
+        Ok(needle) => json.contains(needle),
+        Err(_) => true,
+    }
 }
 
 /// The raw text of one top-level member, found in one pass that skips the other members without
@@ -118,6 +144,17 @@ mod tests {
         );
         let dup = raw(r#"{"name":"first","name":2}"#);
         assert_eq!(object_field::<String>(Some(&dup), "name"), None);
+    }
+
+    #[test]
+    fn keys_written_with_escapes_are_found() {
+        let p = raw(r#"{"text":"_meta and name","\u005fmeta":{"a":1}}"#);
+        let meta: serde_json::Value = object_field(Some(&p), "_meta").unwrap();
+        assert_eq!(meta, serde_json::json!({"a": 1}));
+        assert!(surely_absent(r#"{"text":"_meta"}"#, "name"));
+        // A value that looks like the key is enough to parse, to be sure.
+        assert!(!surely_absent(r#"{"text":"_meta"}"#, "_meta"));
+        assert!(!surely_absent(r#"{"x":"\u0041"}"#, "_meta"));
     }
 
     #[test]
