@@ -157,8 +157,56 @@ impl Message {
 
     /// The message as compact JSON bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
+        // Sized up front: growing by doubling would copy a large payload several times and could
+        // leave twice its size allocated.
+        let mut out = Vec::with_capacity(self.size_bound());
         // Every field is a string, an integer or already-valid raw JSON: serialising cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => out,
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The message as compact JSON in three parts, the same bytes as [`Self::to_bytes`]: for a
+    /// response with a result, the result is the middle part and keeps its own allocation, so a
+    /// large result is emitted without being copied. Otherwise all is in `head`.
+    pub fn into_parts(self) -> EncodedParts {
+        let Self::Response(mut r) = self else {
+            return EncodedParts::whole(self.to_bytes());
+        };
+        let (Some(result), None) = (r.result.take(), &r.error) else {
+            return EncodedParts::whole(Self::Response(r).to_bytes());
+        };
+        // `{"jsonrpc":"2.0","id":…}` without its closing brace, then the result, then the brace.
+        let mut head = Self::Response(r).to_bytes();
+        if head.pop() != Some(b'}') {
+            return EncodedParts::whole(Vec::new());
+        }
+        head.extend_from_slice(b",\"result\":");
+        EncodedParts {
+            head,
+            payload: Some(result.into()),
+            tail: b"}",
+        }
+    }
+
+    /// At least the length of the compact JSON: fixed members and punctuation, the raw payloads,
+    /// and strings at worst six bytes per byte once escaped.
+    fn size_bound(&self) -> usize {
+        fn raw(r: &Option<Box<RawValue>>) -> usize {
+            r.as_ref().map_or(0, |r| r.get().len())
+        }
+        fn id(id: &Id) -> usize {
+            match id {
+                Id::Num(_) => 20,
+                Id::Str(s) => 2 + 6 * s.len(),
+            }
+        }
+        64 + match self {
+            Self::Request(r) => id(&r.id) + 6 * r.method.len() + raw(&r.params),
+            Self::Notification(n) => 6 * n.method.len() + raw(&n.params),
+            Self::Response(r) => r.id.as_ref().map_or(4, id) + raw(&r.result) + raw(&r.error),
+        }
     }
 
     /// The message as a compact JSON string.
@@ -171,6 +219,27 @@ impl Message {
         let wire: Wire<'_> =
             serde_json::from_slice(bytes).map_err(|e| classify_serde_error(bytes, e))?;
         wire.into_message()
+    }
+}
+
+/// A message's JSON as `head`, then `payload` if any, then `tail` (see [`Message::into_parts`]).
+#[derive(Debug)]
+pub struct EncodedParts {
+    /// The JSON up to the payload, or all of it.
+    pub head: Vec<u8>,
+    /// The raw result, as received.
+    pub payload: Option<Box<str>>,
+    /// What follows the payload.
+    pub tail: &'static [u8],
+}
+
+impl EncodedParts {
+    fn whole(head: Vec<u8>) -> Self {
+        Self {
+            head,
+            payload: None,
+            tail: b"",
+        }
     }
 }
 
@@ -395,5 +464,28 @@ mod tests {
             json,
             r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: x"}}"#
         );
+    }
+
+    #[test]
+    fn parts_and_presized_bytes_are_the_plain_serialisation() {
+        let texts = [
+            r#"{"jsonrpc":"2.0","id":"a\"b\u00e9","method":"tools/call","params":{"x":[1, 2]}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress"}"#,
+            r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"\u2028"}]}}"#,
+            r#"{"jsonrpc":"2.0","id":"s","result":"plain"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"no"}}"#,
+        ];
+        for text in texts {
+            let msg = Message::parse(text.as_bytes()).unwrap();
+            let plain = serde_json::to_vec(&msg).unwrap();
+            assert_eq!(msg.to_bytes(), plain, "{text}");
+            let has_result = matches!(&msg, Message::Response(r) if r.result.is_some());
+            let parts = msg.into_parts();
+            assert_eq!(parts.payload.is_some(), has_result, "{text}");
+            let mut joined = parts.head;
+            joined.extend_from_slice(parts.payload.as_deref().unwrap_or_default().as_bytes());
+            joined.extend_from_slice(parts.tail);
+            assert_eq!(joined, plain, "{text}");
+        }
     }
 }

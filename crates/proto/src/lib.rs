@@ -10,7 +10,7 @@ pub mod header_value;
 mod params;
 mod version;
 
-pub use envelope::{Batch, Id, Message, Notification, Request, Response, parse_body};
+pub use envelope::{Batch, EncodedParts, Id, Message, Notification, Request, Response, parse_body};
 pub use error::{ErrorObject, ParseError, codes};
 pub use params::{object_field, with_field};
 pub use version::{ProtocolVersion, UnsupportedVersion};

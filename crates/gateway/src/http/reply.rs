@@ -1,7 +1,11 @@
 //! Turning what a session produces into HTTP responses: a JSON body when the answer is all there
 //! is, an SSE stream when the server has more to say first.
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -9,6 +13,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderValue, StatusCode, header};
+use http_body::{Frame, SizeHint};
 use moat_proto::{ErrorObject, Message, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -16,6 +21,10 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use crate::session::{EventLog, frame, http_status as stateless_status};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// From this size on, a result is sent from its own buffer instead of being copied into the
+/// answer's (below it, one buffer and one write are cheaper).
+const UNCOPIED_RESULT: usize = 64 * 1024;
 
 /// An HTTP error carrying a JSON-RPC error body with a null id.
 pub(crate) fn http_error(
@@ -44,6 +53,58 @@ fn json(body: Vec<u8>) -> HttpResponse {
         body,
     )
         .into_response()
+}
+
+/// A JSON answer of one message. A large result is not copied: the answer is written as the
+/// message's head, the result's own buffer, and the closing brace, so a result held once in
+/// memory is not held twice while it is sent.
+fn json_message(msg: Message) -> HttpResponse {
+    let large = matches!(&msg, Message::Response(r)
+        if r.result.as_ref().is_some_and(|r| r.get().len() >= UNCOPIED_RESULT));
+    if !large {
+        return json(msg.to_bytes());
+    }
+    let parts = msg.into_parts();
+    let mut pieces = VecDeque::with_capacity(3);
+    pieces.push_back(Bytes::from(parts.head));
+    if let Some(payload) = parts.payload {
+        pieces.push_back(Bytes::from(payload.into_boxed_bytes()));
+    }
+    pieces.push_back(Bytes::from_static(parts.tail));
+    let body = Body::new(Pieces(pieces));
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// A body of a few ready buffers whose total length is known, so it is sent with a
+/// `Content-Length` like a single buffer would be.
+struct Pieces(VecDeque<Bytes>);
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let len: usize = self.0.iter().map(Bytes::len).sum();
+        SizeHint::with_exact(u64::try_from(len).unwrap_or(u64::MAX))
+    }
 }
 
 /// An event-stream response from ready frames, with keep-alive comments while it is quiet.
@@ -135,7 +196,7 @@ pub(crate) async fn answer(
         );
     };
     let Shape::Stateless = shape else {
-        return json(only.to_bytes());
+        return json_message(only);
     };
     let status = stateless_status(&only);
     if sse_ok && status == StatusCode::OK {
@@ -165,4 +226,27 @@ fn rest_of_stream(
         Some((msg, (rx, seen)))
     });
     head.chain(tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body::Body as _;
+    use moat_proto::{Id, RawValue};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_large_result_is_answered_with_the_same_bytes_and_length() {
+        for size in [10, UNCOPIED_RESULT + 10] {
+            let text = format!("{{\"text\":\"{}\"}}", "é".repeat(size / 2));
+            let result = RawValue::from_string(text).unwrap();
+            let msg = Message::from(Response::result(Id::Str("x".into()), result));
+            let expected = msg.to_bytes();
+            let resp = json_message(msg);
+            let body = resp.into_body();
+            assert_eq!(body.size_hint().exact(), Some(expected.len() as u64));
+            let got = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            assert_eq!(got.as_ref(), expected.as_slice(), "size {size}");
+        }
+    }
 }
