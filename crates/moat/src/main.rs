@@ -10,6 +10,10 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+// glibc's malloc and free were a sixth of moat's instructions per call; see BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
