@@ -24,7 +24,8 @@ pub fn object_field<T: DeserializeOwned>(params: Option<&RawValue>, key: &str) -
 /// only be written as itself or with `\u` escapes, so neither in the text means not there.
 fn surely_absent(json: &str, key: &str) -> bool {
     let plain = key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    plain && !json.contains("\\u") && !contains_quoted(json, key)
+    // `"key"` first: a present key is usually near the start, which ends the search early.
+    plain && !contains_quoted(json, key) && !json.contains("\\u")
 }
 
 /// Whether `"key"` occurs in `json`.
