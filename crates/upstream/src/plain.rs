@@ -5,6 +5,7 @@
 //! request, its redirect layer parses it once more, and it clones the headers twice. A `Uri`
 //! parsed once and hyper-util's client skip all of that for the one request on the hot path.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,9 +16,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-/// One connection pool for every session's plain-HTTP servers.
+/// One connection pool for every session's plain-HTTP servers. Behind an `Arc`: every upstream
+/// session holds it, and the client itself is a few hundred bytes.
 #[derive(Debug, Clone)]
-pub struct PlainHttpClient(Client<HttpConnector, Full<Bytes>>);
+pub struct PlainHttpClient(Arc<Client<HttpConnector, Full<Bytes>>>);
 
 impl Default for PlainHttpClient {
     fn default() -> Self {
@@ -28,7 +30,7 @@ impl Default for PlainHttpClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
             .build(connector);
-        Self(client)
+        Self(Arc::new(client))
     }
 }
 
