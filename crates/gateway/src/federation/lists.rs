@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use indexmap::IndexMap;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::names::Names;
 use super::param_headers::{ParamHeader, annotations};
@@ -97,31 +99,47 @@ pub(crate) struct Entry {
 /// The merged page, the entries it shows, and what was refused for colliding.
 #[derive(Debug)]
 pub(crate) struct Merged {
-    pub(crate) result: Value,
+    pub(crate) result: Box<RawValue>,
     pub(crate) entries: Vec<Entry>,
     pub(crate) collisions: Vec<String>,
 }
 
+/// A JSON object's members in their order, values left as raw text: enough to read a page's
+/// or an entry's top level and rename one member without building a tree of the rest (a
+/// tool's input schema is most of its size).
+type Members<'a> = IndexMap<String, &'a RawValue>;
+
 /// Merges one page from each server (in server order) into one result.
 /// A name that an earlier server already shows is refused, never shadowed, and reported.
-pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -> Merged {
+/// A page or entry that is not a JSON object, or an entry without its name, is skipped.
+pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Box<RawValue>)>) -> Merged {
     let (field, is_uri) = kind.name_field();
-    let mut items = Vec::new();
+    let mut items = String::from("[");
     let mut entries = Vec::new();
     let mut seen = HashSet::new();
     let mut collisions = Vec::new();
     let mut next = Cursor::default();
     let mut hints = CacheHints::default();
-    for (server, mut page) in pages {
-        if let Some(c) = page.get("nextCursor").and_then(Value::as_str) {
-            next.0.insert(server, c.to_owned());
-        }
-        hints.add(&page);
-        let Some(Value::Array(list)) = page.get_mut(kind.key()).map(Value::take) else {
+    for (server, page) in &pages {
+        let server = *server;
+        let Ok(page) = serde_json::from_str::<Members<'_>>(page.get()) else {
             continue;
         };
-        for mut item in list {
-            let Some(original) = item.get(field).and_then(Value::as_str).map(str::to_owned) else {
+        if let Some(c) = member::<String>(&page, "nextCursor") {
+            next.0.insert(server, c);
+        }
+        hints.add(&page);
+        let Some(list) = page
+            .get(kind.key())
+            .and_then(|l| serde_json::from_str::<Vec<&RawValue>>(l.get()).ok())
+        else {
+            continue;
+        };
+        for item in list {
+            let Ok(item) = serde_json::from_str::<Members<'_>>(item.get()) else {
+                continue;
+            };
+            let Some(original) = member::<String>(&item, field) else {
                 continue;
             };
             let exposed = if is_uri {
@@ -137,14 +155,21 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -
                 ));
                 continue;
             }
-            if let Some(obj) = item.as_object_mut() {
-                obj.insert(field.to_owned(), Value::String(exposed.clone()));
+            if items.len() > 1 {
+                items.push(',');
             }
+            write_renamed(&mut items, &item, field, &exposed);
             let param_headers = match kind {
-                ListKind::Tools => item.get("inputSchema").map(annotations).unwrap_or_default(),
+                ListKind::Tools => item
+                    .get("inputSchema")
+                    // Parsed only when it may carry an annotation (the key, or an escape that
+                    // could spell it).
+                    .filter(|s| s.get().contains("x-mcp-header") || s.get().contains("\\u"))
+                    .and_then(|s| serde_json::from_str::<Value>(s.get()).ok())
+                    .map(|s| annotations(&s))
+                    .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            items.push(item);
             entries.push(Entry {
                 exposed,
                 server,
@@ -153,17 +178,58 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -
             });
         }
     }
-    let mut result = Map::new();
-    result.insert(kind.key().to_owned(), Value::Array(items));
+    items.push(']');
+    let mut result = String::with_capacity(items.len() + 128);
+    result.push('{');
+    push_member(&mut result, kind.key(), &items);
     if !next.0.is_empty() {
-        result.insert("nextCursor".to_owned(), Value::String(next.encode()));
+        result.push(',');
+        push_member(&mut result, "nextCursor", &json_string(&next.encode()));
     }
-    hints.apply(&mut result);
+    hints.write(&mut result);
+    result.push('}');
     Merged {
-        result: Value::Object(result),
+        // Assembled from valid JSON pieces; the fallback cannot be reached.
+        result: RawValue::from_string(result).unwrap_or_else(|_| empty_list(kind)),
         entries,
         collisions,
     }
+}
+
+fn empty_list(kind: ListKind) -> Box<RawValue> {
+    RawValue::from_string(format!("{{\"{}\":[]}}", kind.key()))
+        .unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
+/// A top-level member read as `T`, if present and of that type.
+fn member<T: serde::de::DeserializeOwned>(members: &Members<'_>, key: &str) -> Option<T> {
+    serde_json::from_str(members.get(key)?.get()).ok()
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+fn push_member(out: &mut String, key: &str, raw_value: &str) {
+    out.push_str(&json_string(key));
+    out.push(':');
+    out.push_str(raw_value);
+}
+
+/// Writes `item` with member `field` set to `value`, every other member as it came.
+fn write_renamed(out: &mut String, item: &Members<'_>, field: &str, value: &str) {
+    out.push('{');
+    for (i, (key, raw)) in item.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if key == field {
+            push_member(out, key, &json_string(value));
+        } else {
+            push_member(out, key, raw.get());
+        }
+    }
+    out.push('}');
 }
 
 /// The 2026-07-28 result members of the pages, combined so the merged page claims no more than
@@ -176,27 +242,30 @@ struct CacheHints {
 }
 
 impl CacheHints {
-    fn add(&mut self, page: &Value) {
-        self.result_type |= page.get("resultType").is_some();
-        if let Some(ttl) = page.get("ttlMs").and_then(Value::as_u64) {
+    fn add(&mut self, page: &Members<'_>) {
+        self.result_type |= page.contains_key("resultType");
+        if let Some(ttl) = member::<u64>(page, "ttlMs") {
             self.ttl_ms = Some(self.ttl_ms.map_or(ttl, |t| t.min(ttl)));
         }
-        match page.get("cacheScope").and_then(Value::as_str) {
+        match member::<String>(page, "cacheScope").as_deref() {
             Some("private") => self.scope = Some("private"),
             Some("public") if self.scope.is_none() => self.scope = Some("public"),
             _ => {}
         }
     }
 
-    fn apply(self, result: &mut Map<String, Value>) {
+    fn write(self, out: &mut String) {
         if self.result_type {
-            result.insert("resultType".into(), Value::from("complete"));
+            out.push(',');
+            push_member(out, "resultType", "\"complete\"");
         }
         if let Some(ttl) = self.ttl_ms {
-            result.insert("ttlMs".into(), Value::from(ttl));
+            out.push(',');
+            push_member(out, "ttlMs", &ttl.to_string());
         }
         if let Some(scope) = self.scope {
-            result.insert("cacheScope".into(), Value::from(scope));
+            out.push(',');
+            push_member(out, "cacheScope", &json_string(scope));
         }
     }
 }
@@ -211,10 +280,20 @@ mod tests {
         Names::new(&Config::from_yaml(yaml, "t").unwrap())
     }
 
+    fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Value)>) -> (Merged, Value) {
+        let pages = pages
+            .into_iter()
+            .map(|(i, p)| (i, serde_json::value::to_raw_value(&p).unwrap()))
+            .collect();
+        let merged = super::merge(kind, names, pages);
+        let result = serde_json::from_str(merged.result.get()).unwrap();
+        (merged, result)
+    }
+
     #[test]
     fn merges_with_prefixes_and_composite_cursor() {
         let n = names("upstreams:\n  a:\n    builtin: fixture\n  b:\n    builtin: fixture\n");
-        let m = merge(
+        let (m, result) = merge(
             ListKind::Tools,
             &n,
             vec![
@@ -225,7 +304,7 @@ mod tests {
                 (1, json!({"tools": [{"name": "echo"}, {"name": "add"}]})),
             ],
         );
-        let names: Vec<_> = m.result["tools"]
+        let names: Vec<_> = result["tools"]
             .as_array()
             .unwrap()
             .iter()
@@ -235,8 +314,8 @@ mod tests {
             names,
             vec![json!("a__echo"), json!("b__echo"), json!("b__add")]
         );
-        assert_eq!(m.result["tools"][0]["inputSchema"], json!({}));
-        let cursor = Cursor::decode(m.result["nextCursor"].as_str().unwrap()).unwrap();
+        assert_eq!(result["tools"][0]["inputSchema"], json!({}));
+        let cursor = Cursor::decode(result["nextCursor"].as_str().unwrap()).unwrap();
         assert_eq!(cursor.0, BTreeMap::from([(0, "p2".to_owned())]));
         assert_eq!(
             (m.entries[2].exposed.as_str(), m.entries[2].server),
@@ -251,7 +330,7 @@ mod tests {
         let n = names(
             "federation: {prefix: never}\nupstreams:\n  a:\n    builtin: fixture\n  b:\n    builtin: fixture\n",
         );
-        let m = merge(
+        let (m, result) = merge(
             ListKind::Resources,
             &n,
             vec![
@@ -263,7 +342,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            m.result,
+            result,
             json!({"resources": [{"uri": "x://1"}, {"uri": "x://2"}]})
         );
         assert_eq!(m.entries[0].server, 0);
@@ -275,16 +354,45 @@ mod tests {
     fn caching_hints_take_the_strictest_page() {
         let n = names("upstreams:\n  a:\n    builtin: fixture\n  b:\n    builtin: fixture\n");
         let page = |ttl: u64, scope: &str| json!({"resultType": "complete", "tools": [], "ttlMs": ttl, "cacheScope": scope});
-        let m = merge(
+        let (_, result) = merge(
             ListKind::Tools,
             &n,
             vec![(0, page(500, "public")), (1, page(100, "private"))],
         );
-        assert_eq!(m.result["ttlMs"], json!(100));
-        assert_eq!(m.result["cacheScope"], json!("private"));
-        assert_eq!(m.result["resultType"], json!("complete"));
-        let legacy = merge(ListKind::Tools, &n, vec![(0, json!({"tools": []}))]);
-        assert_eq!(legacy.result, json!({"tools": []}));
+        assert_eq!(result["ttlMs"], json!(100));
+        assert_eq!(result["cacheScope"], json!("private"));
+        assert_eq!(result["resultType"], json!("complete"));
+        let (_, legacy) = merge(ListKind::Tools, &n, vec![(0, json!({"tools": []}))]);
+        assert_eq!(legacy, json!({"tools": []}));
+    }
+
+    #[test]
+    fn entries_keep_their_members_in_order_and_annotations_are_found() {
+        let n = names("upstreams:\n  a:\n    builtin: fixture\n  b:\n    builtin: fixture\n");
+        // Written as text: json! would sort the members.
+        let raw = RawValue::from_string(
+            r#"{"tools":[{"title":"T","name":"geo","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}},"z":[1,{"a":"b"}]},"not an object",{"nameless":true}]}"#.to_owned(),
+        )
+        .unwrap();
+        let m = super::merge(ListKind::Tools, &n, vec![(0, raw)]);
+        assert_eq!(
+            m.result.get(),
+            r#"{"tools":[{"title":"T","name":"a__geo","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}},"z":[1,{"a":"b"}]}]}"#
+        );
+        assert_eq!(m.entries.len(), 1);
+        assert_eq!(m.entries[0].param_headers.len(), 1, "{:?}", m.entries[0]);
+        let escaped = RawValue::from_string(
+            r#"{"tools":[{"name":"n\u00e9","inputSchema":{"properties":{"r":{"type":"string","x-mcp\u002dheader":"R"}}}}]}"#.to_owned(),
+        )
+        .unwrap();
+        let m = super::merge(ListKind::Tools, &n, vec![(1, escaped)]);
+        assert_eq!(m.entries[0].original, "n\u{e9}");
+        assert_eq!(m.entries[0].exposed, "b__n\u{e9}");
+        assert_eq!(
+            m.entries[0].param_headers.len(),
+            1,
+            "an escaped key is still found"
+        );
     }
 
     #[test]

@@ -290,7 +290,7 @@ impl Session {
                 match resp {
                     Ok(Response {
                         result: Some(r), ..
-                    }) => Some((idx, serde_json::from_str::<Value>(r.get()).ok()?)),
+                    }) => Some((idx, r)),
                     Ok(Response { error, .. }) => {
                         let error = error.map(|e| e.get().to_owned()).unwrap_or_default();
                         tracing::warn!(server = self.names.server(idx), "{method} failed: {error}");
@@ -303,7 +303,7 @@ impl Session {
                 }
             }
         });
-        let pages: Vec<(usize, Value)> = futures::future::join_all(calls)
+        let pages: Vec<(usize, Box<RawValue>)> = futures::future::join_all(calls)
             .await
             .into_iter()
             .flatten()
@@ -329,7 +329,7 @@ impl Session {
                 index.insert((kind, e.exposed), (e.server, e.original));
             }
         }
-        Response::result(id, raw(&merged.result))
+        Response::result(id, merged.result)
     }
 
     /// `completion/complete` goes to the server of the prompt or resource it refers to.
