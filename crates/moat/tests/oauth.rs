@@ -174,7 +174,11 @@ async fn authlib_runs_the_code_flow_with_pkce_refresh_rotation_and_revocation() 
         seen["code_replay"],
         serde_json::json!([400, "invalid_grant"])
     );
-    assert_eq!(seen["refresh_rotated"], true, "{seen}");
+    assert_eq!(seen["broader_refresh_error"], "invalid_scope", "{seen}");
+    assert_eq!(
+        seen["refresh_rotated"], true,
+        "the refused refresh spent nothing: {seen}"
+    );
     assert_eq!(seen["refreshed_mcp_status"], 200, "{seen}");
     assert_eq!(seen["reuse_error"], "invalid_grant", "{seen}");
     assert_eq!(

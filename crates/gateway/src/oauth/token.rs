@@ -165,6 +165,21 @@ async fn grant(
                 return Err(refused(GrantType::RefreshToken));
             }
             check_resource(requested.as_deref(), resource)?;
+            // Scopes beyond the grant are refused before the token is spent, so a client that
+            // asks for too much keeps its grant.
+            if scopes.is_some() {
+                let known = server
+                    .issuer
+                    .store()
+                    .refresh_tokens()
+                    .find(&TokenHash::of(&refresh_token))
+                    .await
+                    .map_err(|e| unavailable("the refresh-token store", e))?;
+                if let Some(known) = known.filter(|t| t.client_id == client.client_id) {
+                    let granted: Vec<String> = known.scopes.iter().map(str::to_owned).collect();
+                    narrow_scopes(scopes.clone(), &granted)?;
+                }
+            }
             let (subject, family_scopes, next) =
                 rotate(server, &client.client_id, &refresh_token).await?;
             let scopes = narrow_scopes(scopes, &family_scopes)?;
