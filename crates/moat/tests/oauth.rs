@@ -46,7 +46,7 @@ fn start_with(registration: &str) -> Server {
     let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
         format!(
             "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n  tools:read:\n    description: list tools\n\
-             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: {registration}\n    client_metadata_documents: open\n    registration_scopes: [tools:read]\n    users:\n      {USER}: file:{}\n\
+             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: {registration}\n    client_metadata_documents: open\n    registration_scopes: [tools:call, tools:read]\n    users:\n      {USER}: file:{}\n\
              upstreams:\n  fx:\n    builtin: fixture\n",
             hash_file.display()
         )
@@ -551,6 +551,7 @@ async fn the_typescript_sdk_client_completes_its_oauth_flow() {
 async fn self_registered_clients_wait_for_approval_when_so_configured() {
     let server = start_with("pending");
     let issuer = server.url.trim_end_matches("/mcp").to_owned();
+    common::init_crypto();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

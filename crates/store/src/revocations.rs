@@ -59,18 +59,23 @@ impl<'s> Revocations<'s> {
         Ok(done == 1)
     }
 
-    /// Revocations after `seq` of tokens still unexpired at `at`, in log order.
+    /// Revocations after `seq`, or made after `since`, of tokens still unexpired at `at`, in log
+    /// order. Followers pass a `since` some seconds before their last read: on PostgreSQL a
+    /// `seq` is taken before its transaction commits, so a lower one can become visible after
+    /// a higher one was read.
     pub async fn after(
         &self,
         seq: i64,
+        since: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<Vec<RevokedToken>, StoreError> {
         let sql = "SELECT seq, jti, client_id, expires_at, revoked_at FROM revoked_access_tokens \
-                   WHERE seq > $1 AND expires_at > $2 ORDER BY seq";
+                   WHERE (seq > $1 OR revoked_at > $3) AND expires_at > $2 ORDER BY seq";
         let rows = on_backend!(self.store, |pool| {
             sqlx::query_as(sql)
                 .bind(seq)
                 .bind(clock::stored(at))
+                .bind(clock::stored(since))
                 .fetch_all(pool)
                 .await?
         });

@@ -13,6 +13,11 @@ use moat_store::chrono::Utc;
 use parking_lot::RwLock;
 
 const SYNC_EVERY: Duration = Duration::from_secs(1);
+/// A read of the log that takes longer counts as failed.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
+/// How far back each read looks again, for revocations committed out of `seq` order (and
+/// clocks of other instances a little behind).
+const REREAD: moat_store::chrono::TimeDelta = moat_store::chrono::TimeDelta::seconds(30);
 /// How long the last copy of the log serves while the store cannot be read.
 const MAX_STALE_MS: u64 = 30_000;
 /// Revocations noted here are kept this long (the longest token lifetime moat accepts).
@@ -23,6 +28,8 @@ pub(crate) struct Revoked {
     /// jti → expiry (seconds since the epoch); expired entries are dropped on sync.
     jtis: RwLock<HashMap<String, i64>>,
     cursor: AtomicI64,
+    /// When the last successful read started (wall clock, as the store's `revoked_at`).
+    read_from: parking_lot::Mutex<Option<moat_store::chrono::DateTime<Utc>>>,
     /// Milliseconds since `epoch` of the last successful sync; 0 = never.
     synced_ms: AtomicU64,
     epoch: Instant,
@@ -35,6 +42,7 @@ impl Revoked {
             store,
             jtis: RwLock::new(HashMap::new()),
             cursor: AtomicI64::new(0),
+            read_from: parking_lot::Mutex::new(None),
             synced_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             syncing: tokio::sync::Mutex::new(()),
@@ -71,6 +79,11 @@ impl Revoked {
                         self.sync().await?;
                     }
                 }
+                // Another request is reading the log; unless that has gone on too long (a hung
+                // store), the last copy serves.
+                Err(_) if self.now_ms().saturating_sub(synced) >= MAX_STALE_MS => {
+                    return Err("the revocation log has not been read for 30 s".into());
+                }
                 Err(_) => {}
             }
         }
@@ -79,12 +92,17 @@ impl Revoked {
 
     async fn sync(&self) -> Result<(), String> {
         let now = Utc::now();
-        let rows = self
-            .store
-            .revocations()
-            .after(self.cursor.load(Ordering::Acquire), now)
+        let since = self
+            .read_from
+            .lock()
+            .map_or(moat_store::chrono::DateTime::<Utc>::MIN_UTC, |t| t - REREAD);
+        let revocations = self.store.revocations();
+        let read = revocations.after(self.cursor.load(Ordering::Acquire), since, now);
+        let rows = tokio::time::timeout(SYNC_TIMEOUT, read)
             .await
+            .map_err(|_| format!("no answer from the store in {SYNC_TIMEOUT:?}"))?
             .map_err(|e| e.to_string())?;
+        *self.read_from.lock() = Some(now);
         {
             let mut jtis = self.jtis.write();
             let now_s = now.timestamp();

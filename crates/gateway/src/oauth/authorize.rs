@@ -94,6 +94,7 @@ async fn checked_request(
         request,
         client_name: agent.name,
         failed_sign_ins: 0,
+        started: std::time::Instant::now(),
     })
 }
 
@@ -106,6 +107,7 @@ fn page_for(
 ) -> Response {
     let client_name = pending.client_name.clone();
     let client_id = pending.request.client_id.clone();
+    let redirect_uri = pending.request.redirect_uri.clone();
     let scopes: Vec<(String, String)> = pending
         .request
         .scopes
@@ -134,6 +136,7 @@ fn page_for(
         request_id: &request_id,
         csrf: &csrf,
         error,
+        redirect_uri: &redirect_uri,
     }
     .render(cookie)
 }
@@ -210,7 +213,11 @@ pub(super) async fn decide(
             "the form did not come from this sign-in page (CSRF check failed)",
         );
     };
-    let Some(mut pending) = server.pending.take(request_id) else {
+    let Some(mut pending) = server
+        .pending
+        .take(request_id)
+        .filter(|p| p.started.elapsed() < super::PENDING_TTL)
+    else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "this authorization request has expired or was already answered; start again from the application",
@@ -230,7 +237,8 @@ pub(super) async fn decide(
     let username = params.get("username").unwrap_or_default().to_owned();
     let password = params.get("password").unwrap_or_default().to_owned();
     if !server.check_password(&username, password).await {
-        tracing::warn!(user = %username, client = %request.client_id, "failed sign-in on the consent page");
+        // The typed name is not logged: people type passwords into the wrong box.
+        tracing::warn!(known_user = server.users.contains_key(&username), client = %request.client_id, "failed sign-in on the consent page");
         pending.failed_sign_ins += 1;
         if pending.failed_sign_ins >= MAX_FAILED_SIGN_INS {
             let denied = OAuthError::new(ErrorCode::AccessDenied, "too many failed sign-ins");

@@ -15,7 +15,7 @@ use moat_config::Registration;
 use moat_oauth::{ErrorCode, OAuthError};
 use moat_store::{Admission, ClientId};
 
-use super::register::{Metadata, check};
+use super::register::{Metadata, check, host_ip, is_loopback};
 use super::{AuthServer, unavailable};
 
 const MAX_DOCUMENT: usize = 64 * 1024;
@@ -26,46 +26,59 @@ pub(super) fn is_document_url(client_id: &str) -> bool {
     client_id.starts_with("https://") || client_id.starts_with("http://")
 }
 
-fn host_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    Some(match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    })
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Checks a document URL before anything is fetched from it.
+/// Checks a document URL before anything is fetched from it: parsed as a URL (so every spelling
+/// of an address is normalised), no credentials or fragment, a path, `https` (plain `http` only
+/// to loopback while moat's own issuer is on loopback), and no IP literal outside the public
+/// internet.
 pub(super) fn acceptable_url(url: &str, issuer_on_loopback: bool) -> Result<(), String> {
-    let host = host_of(url).ok_or("not a URL")?;
-    let path = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-        .unwrap_or("");
-    if path.len() <= 1 {
-        return Err("a client ID metadata document URL must have a path".into());
-    }
-    if url.contains('#') || url.contains('@') {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_owned())?;
+    if parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
         return Err("a client ID URL must not have a fragment or credentials".into());
     }
-    if url.starts_with("http://") && !(issuer_on_loopback && is_loopback_host(host)) {
-        return Err("a client ID URL must be https://".into());
+    if parsed.path().len() <= 1 {
+        return Err("a client ID metadata document URL must have a path".into());
     }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        let private = match ip {
-            IpAddr::V4(v4) => v4.is_private() || v4.is_link_local() || v4.is_unspecified(),
-            IpAddr::V6(v6) => v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-        };
-        if private || (ip.is_loopback() && !issuer_on_loopback) {
-            return Err("a client ID URL must not point into a private network".into());
-        }
+    let loopback = is_loopback(&parsed);
+    match parsed.scheme() {
+        "https" => {}
+        "http" if issuer_on_loopback && loopback => {}
+        _ => return Err("a client ID URL must be https://".into()),
+    }
+    if let Some(ip) = host_ip(&parsed)
+        && !(loopback && issuer_on_loopback)
+        && !is_public(ip)
+    {
+        return Err("a client ID URL must not point into a private network".into());
     }
     Ok(())
+}
+
+/// Whether an address belongs to the public internet (not loopback, private, link-local,
+/// shared/CGNAT, unique-local, unspecified, documentation or an IPv4-mapped private one).
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
 }
 
 impl AuthServer {
@@ -83,12 +96,14 @@ impl AuthServer {
             Registration::Open => Admission::Activate,
             Registration::Pending => Admission::HoldPending,
         };
-        let on_loopback = host_of(self.issuer.issuer()).is_some_and(is_loopback_host);
+        let on_loopback = reqwest::Url::parse(self.issuer.issuer()).is_ok_and(|u| is_loopback(&u));
         acceptable_url(url, on_loopback).map_err(refuse)?;
-        let body = self
-            .fetch(url)
-            .await
-            .map_err(|e| refuse(format!("cannot fetch the client ID metadata document: {e}")))?;
+        // The cause stays in the log: telling a stranger why a fetch failed would make this
+        // endpoint a port scanner.
+        let body = self.fetch(url).await.map_err(|e| {
+            tracing::warn!(client_id = %url, "cannot fetch the client ID metadata document: {e}");
+            refuse("the client ID metadata document cannot be fetched".into())
+        })?;
         let doc: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| refuse(format!("the client ID metadata document is not JSON: {e}")))?;
         if doc["client_id"].as_str() != Some(url) {
@@ -107,10 +122,8 @@ impl AuthServer {
         }
         let meta: Metadata = serde_json::from_value(doc)
             .map_err(|e| refuse(format!("the client ID metadata document is malformed: {e}")))?;
-        let known: Vec<String> = self.scopes.iter().map(|(n, _)| n.clone()).collect();
         let (client, _) = check(
             meta,
-            &known,
             &self.settings.registration_scopes,
             admission,
             Some(url.to_owned()),
@@ -183,5 +196,17 @@ mod tests {
             "development"
         );
         assert!(acceptable_url("http://app.example/c.json", true).is_err());
+        for sneaky in [
+            "https://2130706433/c.json",
+            "https://127.1/c.json",
+            "https://10.0.0.1./c.json",
+            "https://[::ffff:10.0.0.1]/c.json",
+            "https://[fe80::1]/c.json",
+            "https://100.100.100.200/c.json",
+            "https://169.254.169.254/latest",
+            "https://localhost:1@10.0.0.1/c.json",
+        ] {
+            assert!(acceptable_url(sneaky, false).is_err(), "{sneaky}");
+        }
     }
 }

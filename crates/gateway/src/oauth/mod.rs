@@ -47,6 +47,8 @@ struct PendingRequest {
     request: AuthorizationRequest,
     client_name: String,
     failed_sign_ins: u8,
+    /// When the request was first shown: a failed sign-in re-shows it, never extends it.
+    started: std::time::Instant,
 }
 
 /// What an authorization code stands for until the client redeems it.

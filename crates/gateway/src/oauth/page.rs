@@ -12,6 +12,23 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) request_id: &'a str,
     pub(crate) csrf: &'a str,
     pub(crate) error: Option<&'a str>,
+    /// Where the decision redirects to: the form's POST is answered with a 303 there, and
+    /// browsers hold that redirect to `form-action` too.
+    pub(crate) redirect_uri: &'a str,
+}
+
+/// The CSP source that allows the redirect to `redirect_uri`: its origin, or its scheme for a
+/// private-use URI; nothing if it cannot be expressed safely.
+fn redirect_source(redirect_uri: &str) -> Option<String> {
+    let url = reqwest::Url::parse(redirect_uri).ok()?;
+    let source = match url.scheme() {
+        "http" | "https" => url.origin().ascii_serialization(),
+        scheme => format!("{scheme}:"),
+    };
+    source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".:/-[]".contains(&b))
+        .then_some(source)
 }
 
 fn escape(text: &str) -> String {
@@ -79,6 +96,13 @@ impl ConsentPage<'_> {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         secure_headers(h);
+        let form_action = redirect_source(self.redirect_uri)
+            .map_or_else(|| "'self'".to_owned(), |src| format!("'self' {src}"));
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+        )) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
         if !cookie.is_empty()
             && let Ok(v) = HeaderValue::from_str(cookie)
         {
@@ -124,6 +148,23 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_form_may_redirect_only_to_the_clients_origin() {
+        assert_eq!(
+            redirect_source("https://app.example:8443/cb?x=1").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            redirect_source("http://127.0.0.1:1/callback").as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(
+            redirect_source("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(redirect_source("not a url"), None);
+    }
 
     #[test]
     fn text_is_escaped() {

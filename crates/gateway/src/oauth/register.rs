@@ -45,8 +45,7 @@ pub(super) async fn register(State(state): State<Arc<GatewayState>>, body: Bytes
         let meta: Metadata = serde_json::from_slice(&body).map_err(|e| {
             OAuthError::new(ErrorCode::InvalidClientMetadata, format!("not client metadata: {e}"))
         })?;
-        let known: Vec<String> = server.scopes.iter().map(|(n, _)| n.clone()).collect();
-        let new = check(meta, &known, &server.settings.registration_scopes, admission, None)?;
+        let new = check(meta, &server.settings.registration_scopes, admission, None)?;
         let secret = match new.1 {
             true => Some(OpaqueToken::generate()),
             false => None,
@@ -89,12 +88,14 @@ pub(super) async fn register(State(state): State<Arc<GatewayState>>, body: Bytes
     }
 }
 
-/// Checks a registration and turns it into a new client (with `id`, else a generated one); the
-/// flag says whether it gets a secret.
+/// Checks a self-registration and turns it into a new client (with `id`, else a generated one);
+/// the flag says whether it gets a secret. A client that registers itself may ask only for
+/// `offered` scopes (all of them when it names none), and only for grants that involve a user:
+/// client credentials would let anyone mint tokens, so those clients are registered by an
+/// operator.
 pub(super) fn check(
     meta: Metadata,
-    known_scopes: &[String],
-    default_scopes: &[String],
+    offered: &[String],
     admission: Admission,
     id: Option<String>,
 ) -> Result<(NewOAuthClient, bool), OAuthError> {
@@ -117,9 +118,12 @@ pub(super) fn check(
         grants.push(match g.as_str() {
             "authorization_code" => GrantType::AuthorizationCode,
             "refresh_token" => GrantType::RefreshToken,
-            "client_credentials" if confidential => GrantType::ClientCredentials,
             "client_credentials" => {
-                return Err(bad("client_credentials needs a confidential client".into()));
+                return Err(bad(
+                    "client_credentials clients are registered by an operator \
+                     (moat agents register --client-credentials), not by themselves"
+                        .into(),
+                ));
             }
             other => return Err(bad(format!("grant type {other:?} is not supported"))),
         });
@@ -153,11 +157,11 @@ pub(super) fn check(
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-        None => default_scopes.to_vec(),
+        None => offered.to_vec(),
     };
-    if let Some(unknown) = scopes.iter().find(|s| !known_scopes.contains(s)) {
+    if let Some(unknown) = scopes.iter().find(|s| !offered.contains(s)) {
         return Err(bad(format!(
-            "scope {unknown:?} is not offered by this server"
+            "scope {unknown:?} is not offered to self-registered clients (auth.server.registration_scopes)"
         )));
     }
     let allowed = Scopes::from_tokens(scopes.iter()).map_err(|e| bad(e.to_string()))?;
@@ -184,33 +188,45 @@ pub(super) fn check(
 }
 
 /// https anywhere; http only on loopback (native apps, RFC 8252 §7.3); private-use schemes
-/// (`com.example.app:/cb`, RFC 8252 §7.1) but never ones that run code in a browser.
-fn acceptable_redirect(uri: &str) -> bool {
-    if uri.contains('#') {
-        return false;
-    }
-    let Some((scheme, rest)) = uri.split_once(':') else {
+/// (`com.example.app:/cb`, RFC 8252 §7.1) but never ones that run code in a browser. Parsed as a
+/// URL, so `http://localhost:1@evil.example/` is seen for what it is; credentials and
+/// fragments are refused.
+pub(super) fn acceptable_redirect(uri: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(uri) else {
         return false;
     };
-    let scheme = scheme.to_ascii_lowercase();
-    match scheme.as_str() {
-        "https" => rest.starts_with("//") && rest.len() > 2,
-        "http" => {
-            let host = rest
-                .trim_start_matches("//")
-                .split(['/', '?'])
-                .next()
-                .unwrap_or("");
-            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
-        }
-        "javascript" | "data" | "vbscript" | "file" | "blob" | "about" => false,
-        s => {
-            s.contains('.')
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return false;
     }
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => is_loopback(&url),
+        "javascript" | "data" | "vbscript" | "file" | "blob" | "about" | "ws" | "wss" | "ftp" => {
+            false
+        }
+        other => other.contains('.'),
+    }
+}
+
+/// Whether the URL's host is the loopback interface.
+pub(super) fn is_loopback(url: &reqwest::Url) -> bool {
+    host_ip(url).map_or_else(
+        || {
+            url.host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case("localhost"))
+        },
+        |ip| ip.is_loopback(),
+    )
+}
+
+/// The URL's host as an IP address, when it is one (the parser has already normalised forms
+/// such as `127.1` or `2130706433` to `127.0.0.1`).
+pub(super) fn host_ip(url: &reqwest::Url) -> Option<std::net::IpAddr> {
+    let host = url.host_str()?;
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -231,15 +247,17 @@ mod tests {
         assert!(!acceptable_redirect("https://app.example/cb#x"));
         assert!(!acceptable_redirect("javascript:alert(1)"));
         assert!(!acceptable_redirect("http://127.0.0.1.evil.example/cb"));
+        assert!(!acceptable_redirect("http://localhost:1@evil.example/cb"));
+        assert!(!acceptable_redirect("https://user:pw@app.example/cb"));
+        assert!(acceptable_redirect("http://[::1]/cb"));
     }
 
     #[test]
     fn registrations_are_checked() {
-        let known = vec!["a".to_owned(), "b".to_owned()];
+        let offered = vec!["a".to_owned(), "b".to_owned()];
         let (c, secret) = check(
             meta(json!({"redirect_uris": ["http://127.0.0.1/cb"], "scope": "a"})),
-            &known,
-            &[],
+            &offered,
             Admission::HoldPending,
             None,
         )
@@ -252,38 +270,42 @@ mod tests {
         );
         assert_eq!(c.agent.admission, Admission::HoldPending);
         assert!(c.agent.id.as_str().starts_with("dcr-"));
-        let unknown_scope = check(
-            meta(json!({"redirect_uris": ["http://127.0.0.1/cb"], "scope": "admin"})),
-            &known,
-            &[],
-            Admission::Activate,
-            None,
-        );
-        assert_eq!(
-            unknown_scope.unwrap_err().error,
-            ErrorCode::InvalidClientMetadata
-        );
-        let no_uris = check(meta(json!({})), &known, &[], Admission::Activate, None);
-        assert_eq!(no_uris.unwrap_err().error, ErrorCode::InvalidRedirectUri);
-        let public_cc = check(
-            meta(json!({"grant_types": ["client_credentials"]})),
-            &known,
-            &[],
-            Admission::Activate,
-            None,
-        );
-        assert!(public_cc.is_err());
-        let (cc, secret) = check(
-            meta(json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"})),
-            &known,
-            &["b".to_owned()],
+        let (all, _) = check(
+            meta(json!({"redirect_uris": ["http://127.0.0.1/cb"]})),
+            &offered,
             Admission::Activate,
             Some("fixed".into()),
         )
         .unwrap();
-        assert_eq!(cc.agent.id.as_str(), "fixed");
+        assert_eq!(all.agent.id.as_str(), "fixed");
+        assert!(all.agent.allowed_scopes.contains("a") && all.agent.allowed_scopes.contains("b"));
+        let beyond = check(
+            meta(json!({"redirect_uris": ["http://127.0.0.1/cb"], "scope": "admin"})),
+            &offered,
+            Admission::Activate,
+            None,
+        );
+        assert_eq!(beyond.unwrap_err().error, ErrorCode::InvalidClientMetadata);
+        let no_uris = check(meta(json!({})), &offered, Admission::Activate, None);
+        assert_eq!(no_uris.unwrap_err().error, ErrorCode::InvalidRedirectUri);
+        // Client credentials would let anyone mint tokens without a user: never self-registered.
+        let cc = check(
+            meta(
+                json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}),
+            ),
+            &offered,
+            Admission::Activate,
+            None,
+        );
+        assert!(cc.unwrap_err().error_description.contains("operator"));
+        let (confidential, secret) = check(
+            meta(json!({"redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_basic"})),
+            &offered,
+            Admission::Activate,
+            None,
+        )
+        .unwrap();
         assert!(secret);
-        assert_eq!(cc.grant_types, [GrantType::ClientCredentials]);
-        assert!(cc.agent.allowed_scopes.contains("b"));
+        assert_eq!(confidential.grant_types, [GrantType::AuthorizationCode]);
     }
 }

@@ -165,25 +165,30 @@ async fn grant(
                 return Err(refused(GrantType::RefreshToken));
             }
             check_resource(requested.as_deref(), resource)?;
-            // Scopes beyond the grant are refused before the token is spent, so a client that
-            // asks for too much keeps its grant.
-            if scopes.is_some() {
-                let known = server
-                    .issuer
-                    .store()
-                    .refresh_tokens()
-                    .find(&TokenHash::of(&refresh_token))
-                    .await
-                    .map_err(|e| unavailable("the refresh-token store", e))?;
-                if let Some(known) = known.filter(|t| t.client_id == client.client_id) {
-                    let granted: Vec<String> = known.scopes.iter().map(str::to_owned).collect();
-                    narrow_scopes(scopes.clone(), &granted)?;
-                }
+            let known = server
+                .issuer
+                .store()
+                .refresh_tokens()
+                .find(&TokenHash::of(&refresh_token))
+                .await
+                .map_err(|e| unavailable("the refresh-token store", e))?
+                .filter(|t| t.client_id == client.client_id)
+                .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "unknown refresh token"))?;
+            // A user removed from the config keeps no access through an old grant.
+            if !server.users.contains_key(known.subject.as_str()) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidGrant,
+                    "the user of this grant no longer exists",
+                ));
             }
-            let (subject, family_scopes, next) =
-                rotate(server, &client.client_id, &refresh_token).await?;
-            let scopes = narrow_scopes(scopes, &family_scopes)?;
-            let token = issue(server, &client_id, &subject, &scopes).await?;
+            let granted: Vec<String> = known.scopes.iter().map(str::to_owned).collect();
+            // Everything that can refuse or fail comes before the token is spent, so a client
+            // that asks for too much, or meets a passing fault, keeps its grant.
+            let scopes = narrow_scopes(scopes, &granted)?;
+            let token = issue(server, &client_id, known.subject.as_str(), &scopes).await?;
+            // The successor expires with the family's first token: a grant in steady use
+            // still ends.
+            let next = rotate(server, &client.client_id, &refresh_token, known.expires_at).await?;
             return Ok(answer(token, Some(next)));
         }
         Grant::ClientCredentials {
@@ -283,13 +288,15 @@ async fn start_family(
     Ok(token)
 }
 
-/// Exchanges a refresh token for its successor. Reuse revokes the whole family (the store does
-/// it atomically) and is logged: it means the token leaked or the client is confused.
+/// Exchanges a refresh token for its successor, expiring at `expires_at`. Reuse revokes the
+/// whole family (the store does it atomically) and is logged: it means the token leaked or the
+/// client is confused.
 async fn rotate(
     server: &AuthServer,
     client: &ClientId,
     presented: &str,
-) -> Result<(String, Vec<String>, OpaqueToken), OAuthError> {
+    expires_at: moat_store::chrono::DateTime<Utc>,
+) -> Result<OpaqueToken, OAuthError> {
     let next = OpaqueToken::generate();
     let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidGrant, why);
     let rotated = server
@@ -301,16 +308,12 @@ async fn rotate(
             &TokenHash::of(presented),
             &NextRefreshToken {
                 hash: next.hash(),
-                expires_at: refresh_expiry(server),
+                expires_at,
             },
         )
         .await;
     match rotated {
-        Ok(token) => Ok((
-            token.subject.as_str().to_owned(),
-            token.scopes.iter().map(str::to_owned).collect(),
-            next,
-        )),
+        Ok(_) => Ok(next),
         Err(StoreError::Reused { family }) => {
             tracing::warn!(client = %client, family = %family, "refresh token reused: its whole family is revoked");
             Err(invalid(
