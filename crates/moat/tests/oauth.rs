@@ -174,6 +174,10 @@ async fn authlib_runs_the_code_flow_with_pkce_refresh_rotation_and_revocation() 
         seen["code_replay"],
         serde_json::json!([400, "invalid_grant"])
     );
+    assert_eq!(
+        seen["after_replay_mcp_status"], 401,
+        "a replayed code revokes the token its first use obtained: {seen}"
+    );
     assert_eq!(seen["broader_refresh_error"], "invalid_scope", "{seen}");
     assert_eq!(
         seen["refresh_rotated"], true,

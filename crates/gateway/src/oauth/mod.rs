@@ -57,6 +57,16 @@ struct CodeGrant {
     subject: String,
 }
 
+/// What a redeemed code obtained, kept so that a replay of the code can revoke it.
+struct RedeemedCode {
+    client_id: String,
+    jti: String,
+    expires_at: moat_store::chrono::DateTime<moat_store::chrono::Utc>,
+    family: Option<moat_store::FamilyId>,
+}
+
+/// How long a redeemed code is remembered (a replay later than this is only refused).
+const REDEEMED_TTL: Duration = Duration::from_secs(600);
 /// How long the user has to sign in and decide.
 const PENDING_TTL: Duration = Duration::from_secs(600);
 /// How long a code can be redeemed (RFC 6749 recommends at most 10 minutes; a minute is ample).
@@ -75,6 +85,7 @@ pub(crate) struct AuthServer {
     scopes: Vec<(String, String)>,
     pending: pending::Expiring<PendingRequest>,
     codes: pending::Expiring<CodeGrant>,
+    redeemed: pending::Expiring<RedeemedCode>,
     /// Signs the CSRF cookie and form tokens; new per process, like the pending requests.
     csrf_key: hmac::Key,
     /// Fetches client ID metadata documents: no redirects, short timeout.
@@ -135,6 +146,7 @@ impl AuthServer {
                 .collect(),
             pending: pending::Expiring::new(PENDING_TTL, MAX_PENDING),
             codes: pending::Expiring::new(CODE_TTL, MAX_PENDING),
+            redeemed: pending::Expiring::new(REDEEMED_TTL, MAX_PENDING),
             csrf_key,
             http,
         }))

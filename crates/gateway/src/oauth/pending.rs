@@ -37,6 +37,17 @@ impl<T> Expiring<T> {
         Some(key)
     }
 
+    /// Stores `value` under a key chosen by the caller (one it got from [`Self::insert`]
+    /// elsewhere); dropped when full.
+    pub(crate) fn insert_as(&self, key: String, value: T) {
+        if self.map.len() >= self.cap / 2 {
+            self.map.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        if self.map.len() < self.cap {
+            self.map.insert(key, (value, Instant::now()));
+        }
+    }
+
     /// Removes and returns the value under `key`, unless it expired.
     pub(crate) fn take(&self, key: &str) -> Option<T> {
         let (_, (value, at)) = self.map.remove(key)?;

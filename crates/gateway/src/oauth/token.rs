@@ -13,8 +13,8 @@ use moat_oauth::token_request::{ClientCredentials, Grant, client_credentials};
 use moat_oauth::{ErrorCode, OAuthError};
 use moat_store::chrono::{TimeDelta, Utc};
 use moat_store::{
-    AgentStatus, ClientId, GrantType, NewRefreshToken, NextRefreshToken, OAuthClient, OpaqueToken,
-    Scopes, StoreError, Subject, TokenHash,
+    AgentStatus, ClientId, FamilyId, GrantType, NewRefreshToken, NextRefreshToken, OAuthClient,
+    OpaqueToken, Scopes, StoreError, Subject, TokenHash,
 };
 use serde_json::json;
 
@@ -88,7 +88,7 @@ pub(super) async fn token(
     let Some(server) = state.oauth.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match grant(server, &headers, &body).await {
+    match grant(&state, server, &headers, &body).await {
         Ok(answer) => json_response(StatusCode::OK, &answer),
         Err(e) => {
             tracing::warn!(
@@ -102,6 +102,7 @@ pub(super) async fn token(
 }
 
 async fn grant(
+    state: &GatewayState,
     server: &AuthServer,
     headers: &HeaderMap,
     body: &Bytes,
@@ -124,7 +125,7 @@ async fn grant(
             ),
         )
     };
-    let (subject, scopes, refresh) = match grant {
+    let (subject, scopes, refresh, redeemed_code) = match grant {
         Grant::AuthorizationCode {
             code,
             redirect_uri,
@@ -136,10 +137,17 @@ async fn grant(
             }
             let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidGrant, why);
             // Taken before any check: a code is single-use even when the attempt fails.
-            let granted = server
-                .codes
-                .take(&code)
-                .ok_or_else(|| invalid("the code is unknown, expired or already used"))?;
+            let Some(granted) = server.codes.take(&code) else {
+                if let Some(redeemed) = server.redeemed.take(&code) {
+                    // A code presented twice was stolen, or the client is broken: what the
+                    // first use obtained is revoked (RFC 6749 §4.1.2).
+                    revoke_redeemed(state, server, redeemed).await?;
+                    return Err(invalid(
+                        "the code was already used; the tokens issued for it are revoked",
+                    ));
+                }
+                return Err(invalid("the code is unknown or expired"));
+            };
             let request = granted.request;
             if request.client_id != client_id {
                 return Err(invalid("the code was issued to another client"));
@@ -154,7 +162,7 @@ async fn grant(
             }
             check_resource(requested.as_deref(), resource)?;
             let refresh = client.allows(GrantType::RefreshToken);
-            (granted.subject, request.scopes, refresh)
+            (granted.subject, request.scopes, refresh, Some(code))
         }
         Grant::RefreshToken {
             refresh_token,
@@ -201,16 +209,54 @@ async fn grant(
             check_resource(requested.as_deref(), resource)?;
             let allowed = allowed_scopes(server, &client.client_id).await?;
             let scopes = narrow_scopes(scopes, &allowed)?;
-            (client_id.clone(), scopes, false)
+            (client_id.clone(), scopes, false, None)
         }
     };
     let token = issue(server, &client_id, &subject, &scopes).await?;
-    let refresh = if refresh {
+    let family = if refresh {
         Some(start_family(server, &client.client_id, &subject, &scopes).await?)
     } else {
         None
     };
-    Ok(answer(token, refresh))
+    if let Some(code) = redeemed_code {
+        server.redeemed.insert_as(
+            code,
+            super::RedeemedCode {
+                client_id: client_id.clone(),
+                jti: token.jti.clone(),
+                expires_at: Utc::now()
+                    + TimeDelta::seconds(i64::try_from(token.expires_in).unwrap_or(3600)),
+                family: family.as_ref().map(|(_, id)| id.clone()),
+            },
+        );
+    }
+    Ok(answer(token, family.map(|(t, _)| t)))
+}
+
+/// Revokes the access token and refresh-token family a replayed code first obtained.
+async fn revoke_redeemed(
+    state: &GatewayState,
+    server: &AuthServer,
+    redeemed: super::RedeemedCode,
+) -> Result<(), OAuthError> {
+    let store = server.issuer.store();
+    store
+        .revocations()
+        .revoke(&redeemed.jti, &redeemed.client_id, redeemed.expires_at)
+        .await
+        .map_err(|e| unavailable("the revocation log", e))?;
+    if let Some(family) = &redeemed.family {
+        store
+            .refresh_tokens()
+            .revoke_family(family)
+            .await
+            .map_err(|e| unavailable("the refresh-token store", e))?;
+    }
+    if let Some(auth) = &state.auth {
+        auth.note_revoked(&redeemed.jti);
+    }
+    tracing::warn!(client = %redeemed.client_id, jti = %redeemed.jti, "authorization code replayed: its tokens are revoked");
+    Ok(())
 }
 
 fn answer(token: super::IssuedToken, refresh: Option<OpaqueToken>) -> serde_json::Value {
@@ -268,11 +314,11 @@ async fn start_family(
     client: &ClientId,
     subject: &str,
     scopes: &[String],
-) -> Result<OpaqueToken, OAuthError> {
+) -> Result<(OpaqueToken, FamilyId), OAuthError> {
     let token = OpaqueToken::generate();
     let scopes = Scopes::from_tokens(scopes.iter())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
-    server
+    let issued = server
         .issuer
         .store()
         .refresh_tokens()
@@ -285,7 +331,7 @@ async fn start_family(
         })
         .await
         .map_err(|e| unavailable("the refresh-token store", e))?;
-    Ok(token)
+    Ok((token, issued.family_id))
 }
 
 /// Exchanges a refresh token for its successor, expiring at `expires_at`. Reuse revokes the
