@@ -78,7 +78,9 @@ impl Gateway {
             }
         });
         let oauth = match (&config.auth, &options.store) {
-            (Some(a), Some(store)) => oauth::AuthServer::new(store.clone(), a, &config)?,
+            (Some(a), Some(store)) => {
+                oauth::AuthServer::new(store.clone(), a, &config)?.map(Arc::new)
+            }
             (Some(a), None) if a.server.is_some() => return Err(GatewayError::NoStore),
             _ => None,
         };

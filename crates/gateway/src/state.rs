@@ -18,7 +18,7 @@ pub(crate) struct GatewayState {
     /// Client authentication, when configured.
     pub(crate) auth: Option<crate::auth::Authenticator>,
     /// The built-in authorization server, when configured.
-    pub(crate) oauth: Option<crate::oauth::AuthServer>,
+    pub(crate) oauth: Option<Arc<crate::oauth::AuthServer>>,
     /// The one session all stateless (2026-07-28) requests share, made on first use.
     pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
     pub(crate) started: std::time::Instant,

@@ -104,18 +104,16 @@ impl UpstreamToken {
             UpstreamErrorKind::Connect(format!("cannot get a token from {}: {why}", o.token_url))
         };
         let secret = o.client_secret.resolve().map_err(|e| fail(e.to_string()))?;
-        let mut form = vec![
-            ("grant_type", "client_credentials".to_owned()),
-            ("resource", o.resource.clone()),
-        ];
-        if let Some(scope) = &o.scope {
-            form.push(("scope", scope.clone()));
-        }
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        // Built in a block: the serializer must not live across an await (it is not Send).
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials")
+                .append_pair("resource", &o.resource);
+            if let Some(scope) = &o.scope {
+                form.append_pair("scope", scope);
+            }
+            form.finish()
+        };
         let resp = self
             .http
             .post(&o.token_url)
@@ -185,14 +183,7 @@ pub(crate) fn add_token(headers: &mut reqwest::header::HeaderMap, token: Option<
     }
 }
 
+/// RFC 6749 §2.3.1: client id and secret are form-encoded before they go into HTTP Basic.
 fn urlencode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

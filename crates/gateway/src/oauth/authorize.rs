@@ -1,9 +1,7 @@
 //! `GET /oauth/authorize` checks the request and shows the sign-in and consent page;
 //! `POST /oauth/authorize` takes the user's decision and redirects back to the client.
 
-use std::sync::Arc;
-
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,18 +13,12 @@ use moat_oauth::{ErrorCode, OAuthError};
 use moat_store::{AgentStatus, ClientId, GrantType, NewConsent, OpaqueToken, Scopes, Subject};
 
 use super::page::{ConsentPage, error_page};
-use super::{AuthServer, CodeGrant, MAX_FAILED_SIGN_INS, PendingRequest};
-use crate::state::GatewayState;
+use super::{AuthServer, CodeGrant, MAX_FAILED_SIGN_INS, PendingRequest, Server};
 
 const CSRF_COOKIE: &str = "__Host-moat-csrf";
 
-pub(super) async fn show(
-    State(state): State<Arc<GatewayState>>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+pub(super) async fn show(Server(server): Server, RawQuery(query): RawQuery) -> Response {
+    let server = &*server;
     let params = match Params::parse(query.as_deref().unwrap_or_default()) {
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.error_description),
@@ -187,14 +179,8 @@ fn cookie_nonce(server: &AuthServer, headers: &HeaderMap) -> Option<String> {
         })
 }
 
-pub(super) async fn decide(
-    State(state): State<Arc<GatewayState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+pub(super) async fn decide(Server(server): Server, headers: HeaderMap, body: Bytes) -> Response {
+    let server = &*server;
     let params = match std::str::from_utf8(&body)
         .map_err(|_| OAuthError::new(ErrorCode::InvalidRequest, "the form must be UTF-8"))
         .and_then(Params::parse)

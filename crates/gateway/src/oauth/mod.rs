@@ -26,11 +26,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use moat_config::{AuthConfig, AuthServerConfig, Config, Registration};
 use moat_oauth::OAuthError;
@@ -170,6 +171,21 @@ impl AuthServer {
     }
 }
 
+/// The authorization server a request is for, taken from the gateway's state. Its routes are
+/// mounted only when it is configured, so the 404 is a guard rather than a path.
+struct Server(Arc<AuthServer>);
+
+impl FromRequestParts<Arc<GatewayState>> for Server {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        state: &Arc<GatewayState>,
+    ) -> Result<Self, StatusCode> {
+        state.oauth.clone().map(Self).ok_or(StatusCode::NOT_FOUND)
+    }
+}
+
 pub(crate) fn router(state: Arc<GatewayState>) -> Router<Arc<GatewayState>> {
     if state.oauth.is_none() {
         return Router::new();
@@ -186,10 +202,8 @@ pub(crate) fn router(state: Arc<GatewayState>) -> Router<Arc<GatewayState>> {
         .route("/oauth/register", post(register::register))
 }
 
-async fn metadata(State(state): State<Arc<GatewayState>>) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+async fn metadata(Server(server): Server) -> Response {
+    let server = &*server;
     let names: Vec<String> = server.scopes.iter().map(|(n, _)| n.clone()).collect();
     let features = moat_oauth::metadata::Features {
         registration: server.settings.registration != Registration::Off,
@@ -201,10 +215,8 @@ async fn metadata(State(state): State<Arc<GatewayState>>) -> Response {
     )
 }
 
-async fn jwks(State(state): State<Arc<GatewayState>>) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+async fn jwks(Server(server): Server) -> Response {
+    let server = &*server;
     match server.issuer.jwks().await {
         Ok(doc) => json_response(StatusCode::OK, &doc),
         Err(e) => {

@@ -2,9 +2,6 @@
 //! client_registration` is `open` or `pending`. A registered client is an agent like any other:
 //! with `pending` it cannot get a token until an operator runs `moat agents resume`.
 
-use std::sync::Arc;
-
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::StatusCode;
@@ -16,8 +13,7 @@ use moat_store::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{json_response, oauth_error, unavailable};
-use crate::state::GatewayState;
+use super::{Server, json_response, oauth_error, unavailable};
 
 #[derive(Deserialize)]
 pub(super) struct Metadata {
@@ -32,10 +28,8 @@ pub(super) struct Metadata {
 
 const MAX_REDIRECT_URIS: usize = 10;
 
-pub(super) async fn register(State(state): State<Arc<GatewayState>>, body: Bytes) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+pub(super) async fn register(Server(server): Server, body: Bytes) -> Response {
+    let server = &*server;
     let admission = match server.settings.registration {
         Registration::Off => return StatusCode::NOT_FOUND.into_response(),
         Registration::Open => Admission::Activate,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use moat_oauth::authorize::{check_resource, narrow_scopes};
@@ -18,7 +18,7 @@ use moat_store::{
 };
 use serde_json::json;
 
-use super::{AuthServer, IssueError, json_response, oauth_error, unavailable};
+use super::{AuthServer, IssueError, Server, json_response, oauth_error, unavailable};
 use crate::state::GatewayState;
 
 fn form(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
@@ -82,12 +82,11 @@ impl AuthServer {
 
 pub(super) async fn token(
     State(state): State<Arc<GatewayState>>,
+    Server(server): Server,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    let server = &*server;
     match grant(&state, server, &headers, &body).await {
         Ok(answer) => json_response(StatusCode::OK, &answer),
         Err(e) => {
@@ -375,12 +374,11 @@ async fn rotate(
 
 pub(super) async fn revoke(
     State(state): State<Arc<GatewayState>>,
+    Server(server): Server,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(server) = state.oauth.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    let server = &*server;
     let result = async {
         let params = form(&headers, &body)?;
         let authorization = headers
