@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod locate;
+mod policy;
 pub mod raw;
 mod scopes;
 mod secret;
@@ -17,6 +18,7 @@ pub use auth::{
     AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
 };
 pub use error::ConfigError;
+pub use policy::{Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy};
 pub use scopes::{ScopeDef, ScopeDictionary, is_broad};
 pub use secret::{SecretError, SecretRef, Value};
 pub use snapshot::{Config, HostPolicy, PrefixMode, TlsConfig};

@@ -34,6 +34,83 @@ pub struct RawConfig {
     /// The MCP servers behind moat, by name, in the order their entries are listed.
     #[serde(default)]
     pub upstreams: IndexMap<String, RawUpstream>,
+    /// Authorization: who may list and use which tools, prompts and resources.
+    pub policy: Option<RawPolicy>,
+}
+
+/// Authorization policy: scopes per tool, roles, and Cedar rules; deny by default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Compute and log "would deny" without refusing anything.
+    pub dry_run: Option<bool>,
+    /// Cedar policy files, relative to the config file.
+    pub cedar: Option<Vec<String>>,
+    /// Per upstream server: label, trust in its annotations, scopes per tool.
+    #[serde(default)]
+    pub servers: IndexMap<String, RawServerPolicy>,
+    /// Named roles granting tools, prompts and resources to agents, users and groups.
+    #[serde(default)]
+    pub roles: IndexMap<String, RawRole>,
+}
+
+/// Policy for one upstream server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerPolicy {
+    /// Data sensitivity: `public`, `internal` (default), `confidential` or `restricted`.
+    pub label: Option<String>,
+    /// Whether the server's tool annotations (`readOnlyHint`, `destructiveHint`) are believed.
+    pub trusted: Option<bool>,
+    /// This server's decisions are computed and logged, never enforced.
+    pub dry_run: Option<bool>,
+    /// Scopes a read-only tool, a prompt or a resource needs (default `<server>:read`).
+    pub read_scopes: Option<Vec<String>>,
+    /// Scopes any other tool needs (default `<server>:write`).
+    pub write_scopes: Option<Vec<String>>,
+    /// Per tool, by the server's own name for it.
+    #[serde(default)]
+    pub tools: IndexMap<String, RawToolPolicy>,
+}
+
+/// Policy for one tool.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToolPolicy {
+    /// The scopes calling it needs, instead of the server's defaults.
+    pub scopes: Option<Vec<String>>,
+    /// Data sensitivity, instead of the server's.
+    pub label: Option<String>,
+}
+
+/// A named role.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// What the role is for.
+    pub description: Option<String>,
+    /// Who answers for it.
+    pub owner: Option<String>,
+    /// When it must next be reviewed, `YYYY-MM-DD`.
+    pub review_by: Option<String>,
+    /// Tools granted, as `server/tool` patterns (`*` matches any run of characters).
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Prompts granted, as `server/prompt` patterns.
+    #[serde(default)]
+    pub prompts: Vec<String>,
+    /// Resources granted, as `server/uri` patterns.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Agents (OAuth client ids) holding the role; `*` for every agent.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// Users (token subjects) holding the role; `*` for every user.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Groups (the token's `groups` claim) whose members hold the role.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// Client authentication: moat as a resource server for tokens of one issuer.

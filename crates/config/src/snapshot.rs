@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::auth::AuthConfig;
 use crate::error::ConfigError;
 use crate::locate::line_of;
+use crate::policy::PolicyConfig;
 use crate::raw::RawConfig;
 use crate::scopes::ScopeDictionary;
 use crate::upstream::{UpstreamConfig, parse_duration};
@@ -97,6 +98,9 @@ pub struct Config {
     pub separator: String,
     /// Upstream servers in configured order.
     pub upstreams: Vec<UpstreamConfig>,
+    /// Authorization; `None` when the file has no `policy:` (every caller may use everything
+    /// its token admits).
+    pub policy: Option<PolicyConfig>,
 }
 
 impl Config {
@@ -205,6 +209,10 @@ impl Config {
                 ));
             }
         }
+        let policy = raw
+            .policy
+            .map(|p| PolicyConfig::from_raw(p, &upstreams, &scopes))
+            .transpose()?;
         let store = raw.store;
         if let Some(url) = &store
             && !(url.starts_with("sqlite:")
@@ -239,6 +247,7 @@ impl Config {
             prefix,
             separator,
             upstreams,
+            policy,
         })
     }
 }

@@ -1,0 +1,461 @@
+//! The Cedar layer: policy files validated against moat's schema at load, then asked once per
+//! principal (agent, and the user it acts for) on every decision.
+
+mod locate;
+mod schema;
+mod values;
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    AuthorizationError, Authorizer, Context as CedarContext, Decision as CedarDecision, Effect,
+    Entities, Entity, EntityUid, PolicyId, PolicySet, Request as CedarRequest,
+    RestrictedExpression, Schema, ValidationError, ValidationMode, Validator,
+};
+use moat_config::{Date, Label, ServerPolicy};
+
+use crate::request::{Action, Context, Kind, Target};
+use locate::located;
+
+/// One policy file's text, read at the edge.
+#[derive(Debug, Clone)]
+pub struct CedarSource {
+    /// Its path as the config names it (used in errors and rule ids).
+    pub name: String,
+    /// Its contents.
+    pub text: String,
+}
+
+/// A policy file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct CedarError {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What moat knows of one Cedar policy besides its rule: for listings and reviews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInfo {
+    /// Its rule id: `@id("…")`, else `<file>#<n>` (n counts from 0 in the file).
+    pub id: String,
+    /// The file it is in.
+    pub file: String,
+    /// `permit` or `forbid`.
+    pub effect: &'static str,
+    /// `@owner("…")`.
+    pub owner: Option<String>,
+    /// `@review_by("YYYY-MM-DD")`.
+    pub review_by: Option<Date>,
+    /// `@dry_run`: what it would refuse is logged, not refused.
+    pub dry_run: bool,
+}
+
+/// The compiled policies.
+#[derive(Debug)]
+pub(crate) struct CedarRules {
+    /// Every policy not in dry-run mode: these decide.
+    enforced: PolicySet,
+    /// Every policy, when some are in dry-run mode: asked only to tell what they would refuse.
+    with_dry_run: Option<PolicySet>,
+    info: Vec<PolicyInfo>,
+    authorizer: Authorizer,
+}
+
+/// A principal as Cedar sees it.
+pub(crate) struct CedarPrincipal<'a> {
+    /// `Agent` or `User`.
+    pub(crate) kind: &'static str,
+    pub(crate) id: &'a str,
+    pub(crate) scopes: &'a [String],
+    pub(crate) roles: Vec<&'a str>,
+    pub(crate) groups: &'a [String],
+}
+
+/// What the Cedar layer says.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CedarOutcome {
+    /// Permitted by these policies.
+    Permit(Vec<String>),
+    /// Permitted by the enforced policies, refused by these dry-run ones.
+    WouldForbid(Vec<String>),
+    /// Refused: the rule ids and the reason.
+    Refuse(Vec<String>, String),
+}
+
+impl CedarRules {
+    /// Parses and validates every file; the first problem is reported with its file and line.
+    pub(crate) fn compile(sources: &[CedarSource]) -> Result<Option<Self>, CedarError> {
+        if sources.is_empty() {
+            return Ok(None);
+        }
+        let schema = Schema::from_json_value(schema::schema_json()).map_err(|e| CedarError {
+            file: "<moat's Cedar schema>".into(),
+            line: None,
+            message: e.to_string(),
+        })?;
+        let validator = Validator::new(schema);
+        let mut enforced = PolicySet::new();
+        let mut all = PolicySet::new();
+        let mut info = Vec::new();
+        let mut seen = HashSet::new();
+        for source in sources {
+            let parsed = PolicySet::from_str(&source.text)
+                .map_err(|e| located(&source.name, &source.text, &e, "syntax error"))?;
+            let result = validator.validate(&parsed, ValidationMode::Strict);
+            if let Some(e) = result.validation_errors().find(|e| !is_argument_access(e)) {
+                return Err(located(&source.name, &source.text, e, "invalid policy"));
+            }
+            let mut policies: Vec<_> = parsed.policies().collect();
+            // The parser numbers policies policy0, policy1, … in file order.
+            policies.sort_by_key(|p| {
+                p.id()
+                    .to_string()
+                    .trim_start_matches("policy")
+                    .parse::<usize>()
+                    .unwrap_or(usize::MAX)
+            });
+            for (n, policy) in policies.into_iter().enumerate() {
+                let id = policy
+                    .annotation("id")
+                    .map_or_else(|| format!("{}#{n}", source.name), str::to_owned);
+                if !seen.insert(id.clone()) {
+                    return Err(CedarError {
+                        file: source.name.clone(),
+                        line: None,
+                        message: format!("two policies have the id {id:?}"),
+                    });
+                }
+                let review_by = match policy.annotation("review_by") {
+                    None => None,
+                    Some(d) => Some(Date::parse(d).ok_or_else(|| CedarError {
+                        file: source.name.clone(),
+                        line: None,
+                        message: format!(
+                            "policy {id:?}: @review_by({d:?}) is not a date YYYY-MM-DD"
+                        ),
+                    })?),
+                };
+                let dry_run = policy.annotation("dry_run").is_some();
+                let renamed = policy.new_id(PolicyId::new(&id));
+                let added = all.add(renamed.clone()).and_then(|()| {
+                    if dry_run {
+                        Ok(())
+                    } else {
+                        enforced.add(renamed)
+                    }
+                });
+                added.map_err(|e| CedarError {
+                    file: source.name.clone(),
+                    line: None,
+                    message: e.to_string(),
+                })?;
+                info.push(PolicyInfo {
+                    id,
+                    file: source.name.clone(),
+                    effect: match policy.effect() {
+                        Effect::Permit => "permit",
+                        Effect::Forbid => "forbid",
+                    },
+                    owner: policy.annotation("owner").map(str::to_owned),
+                    review_by,
+                    dry_run,
+                });
+            }
+        }
+        let with_dry_run = info.iter().any(|i| i.dry_run).then_some(all);
+        Ok(Some(Self {
+            enforced,
+            with_dry_run,
+            info,
+            authorizer: Authorizer::new(),
+        }))
+    }
+
+    pub(crate) fn info(&self) -> &[PolicyInfo] {
+        &self.info
+    }
+
+    /// Asks whether `who` may do `action` on `target`.
+    ///
+    /// A `forbid` that cannot be evaluated (an argument of the wrong type, say) refuses: a
+    /// rule meant to stop something must not be sidestepped by making it fail.
+    pub(crate) fn decide(
+        &self,
+        who: &CedarPrincipal<'_>,
+        action: Action,
+        target: &Target<'_>,
+        server: &ServerPolicy,
+        ctx: &Context<'_>,
+    ) -> CedarOutcome {
+        let Some((request, entities)) = build(who, action, target, server, ctx) else {
+            return CedarOutcome::Refuse(
+                vec!["cedar:request".into()],
+                "the request could not be put to the Cedar policies".into(),
+            );
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.enforced, &entities);
+        let errored_forbid = response
+            .diagnostics()
+            .errors()
+            .map(errored_policy)
+            .find(|id| {
+                self.enforced
+                    .policy(id)
+                    .is_some_and(|p| p.effect() == Effect::Forbid)
+            });
+        if let Some(id) = errored_forbid {
+            return CedarOutcome::Refuse(
+                vec![id.to_string()],
+                format!("forbid rule {id} could not be evaluated for this request, so it refuses"),
+            );
+        }
+        let ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        if response.decision() == CedarDecision::Deny {
+            let reason = if ids.is_empty() {
+                format!(
+                    "no Cedar policy permits {} {:?} to {} {}/{}",
+                    who.kind,
+                    who.id,
+                    action.as_str(),
+                    target.server,
+                    target.name
+                )
+            } else {
+                format!("forbidden by Cedar policy {}", ids.join(", "))
+            };
+            let ids = if ids.is_empty() {
+                vec!["cedar:no-permit".into()]
+            } else {
+                ids
+            };
+            return CedarOutcome::Refuse(ids, reason);
+        }
+        if let Some(all) = &self.with_dry_run {
+            let would = self.authorizer.is_authorized(&request, all, &entities);
+            if would.decision() == CedarDecision::Deny {
+                return CedarOutcome::WouldForbid(
+                    would
+                        .diagnostics()
+                        .reason()
+                        .map(ToString::to_string)
+                        .collect(),
+                );
+            }
+        }
+        CedarOutcome::Permit(ids)
+    }
+
+    /// Whether the target could be permitted for some arguments: asked without arguments, a
+    /// permit that needs them errors and counts as "maybe"; a forbid that applies regardless
+    /// hides the target.
+    pub(crate) fn may_use(
+        &self,
+        who: &CedarPrincipal<'_>,
+        target: &Target<'_>,
+        server: &ServerPolicy,
+        ctx: &Context<'_>,
+    ) -> bool {
+        let action = Action::use_of(target.kind);
+        let Some((request, entities)) = build(who, action, target, server, ctx) else {
+            return false;
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.enforced, &entities);
+        if response.decision() == CedarDecision::Allow {
+            return true;
+        }
+        let forbidden = response.diagnostics().reason().next().is_some();
+        !forbidden
+            && response.diagnostics().errors().any(|e| {
+                self.enforced
+                    .policy(errored_policy(e))
+                    .is_some_and(|p| p.effect() == Effect::Permit)
+            })
+    }
+}
+
+/// Whether a validation error is only an access to a tool argument, which the schema cannot
+/// declare.
+fn is_argument_access(e: &ValidationError) -> bool {
+    matches!(e, ValidationError::UnsafeAttributeAccess(_)) && e.to_string().contains("`arguments.")
+}
+
+fn errored_policy(e: &AuthorizationError) -> &PolicyId {
+    match e {
+        AuthorizationError::PolicyEvaluationError(e) => e.policy_id(),
+    }
+}
+
+fn uid(kind: &str, id: &str) -> Option<EntityUid> {
+    Some(EntityUid::from_type_name_and_id(
+        kind.parse().ok()?,
+        cedar_policy::EntityId::new(id),
+    ))
+}
+
+fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> RestrictedExpression {
+    RestrictedExpression::new_set(
+        items
+            .into_iter()
+            .map(|s| RestrictedExpression::new_string(s.into())),
+    )
+}
+
+/// The Cedar request and the entities it refers to.
+fn build(
+    who: &CedarPrincipal<'_>,
+    action: Action,
+    target: &Target<'_>,
+    server: &ServerPolicy,
+    ctx: &Context<'_>,
+) -> Option<(CedarRequest, Entities)> {
+    let principal = uid(who.kind, who.id)?;
+    let groups: HashSet<EntityUid> = if who.kind == "User" {
+        who.groups.iter().filter_map(|g| uid("Group", g)).collect()
+    } else {
+        HashSet::new()
+    };
+    let principal_entity = Entity::new(
+        principal.clone(),
+        HashMap::from([
+            ("scopes".to_owned(), strings(who.scopes.iter().cloned())),
+            ("roles".to_owned(), strings(who.roles.iter().copied())),
+            ("groups".to_owned(), strings(who.groups.iter().cloned())),
+        ]),
+        groups.clone(),
+    )
+    .ok()?;
+    let server_uid = uid("Server", target.server)?;
+    let label = target_label(server, target);
+    let mut attrs = HashMap::from([
+        (
+            "server".to_owned(),
+            RestrictedExpression::new_string(target.server.to_owned()),
+        ),
+        (
+            "label".to_owned(),
+            RestrictedExpression::new_string(label.as_str().to_owned()),
+        ),
+    ]);
+    let name_attr = if target.kind == Kind::Resource {
+        "uri"
+    } else {
+        "name"
+    };
+    attrs.insert(
+        name_attr.to_owned(),
+        RestrictedExpression::new_string(target.name.to_owned()),
+    );
+    if target.kind == Kind::Tool {
+        let read_only = server.trusted && target.hints.read_only == Some(true);
+        // The spec's default for a tool that is not read-only is destructive.
+        let destructive =
+            !read_only && !(server.trusted && target.hints.destructive == Some(false));
+        attrs.insert(
+            "read_only".to_owned(),
+            RestrictedExpression::new_bool(read_only),
+        );
+        attrs.insert(
+            "destructive".to_owned(),
+            RestrictedExpression::new_bool(destructive),
+        );
+    }
+    let resource = uid(
+        target.kind.entity_type(),
+        &format!("{}/{}", target.server, target.name),
+    )?;
+    let resource_entity =
+        Entity::new(resource.clone(), attrs, HashSet::from([server_uid.clone()])).ok()?;
+    let server_entity = Entity::new(
+        server_uid,
+        HashMap::from([
+            (
+                "label".to_owned(),
+                RestrictedExpression::new_string(server.label.as_str().to_owned()),
+            ),
+            (
+                "trusted".to_owned(),
+                RestrictedExpression::new_bool(server.trusted),
+            ),
+        ]),
+        HashSet::new(),
+    )
+    .ok()?;
+    let group_entities = groups.into_iter().map(Entity::with_uid);
+    let entities = Entities::from_entities(
+        [principal_entity, resource_entity, server_entity]
+            .into_iter()
+            .chain(group_entities),
+        None,
+    )
+    .ok()?;
+    let request = CedarRequest::new(
+        principal,
+        uid("Action", action.as_str())?,
+        resource,
+        context(ctx)?,
+        None,
+    )
+    .ok()?;
+    Some((request, entities))
+}
+
+fn target_label(server: &ServerPolicy, target: &Target<'_>) -> Label {
+    match target.kind {
+        Kind::Tool => server
+            .tools
+            .get(target.name)
+            .and_then(|t| t.label)
+            .unwrap_or(server.label),
+        _ => server.label,
+    }
+}
+
+fn context(ctx: &Context<'_>) -> Option<CedarContext> {
+    let day = ctx.now_unix.div_euclid(86_400);
+    let mut pairs = vec![
+        (
+            "time".to_owned(),
+            RestrictedExpression::new_long(ctx.now_unix),
+        ),
+        (
+            "hour".to_owned(),
+            RestrictedExpression::new_long(ctx.now_unix.rem_euclid(86_400) / 3_600),
+        ),
+        // 1970-01-01 was a Thursday; ISO weekdays run 1 (Monday) to 7 (Sunday).
+        (
+            "weekday".to_owned(),
+            RestrictedExpression::new_long((day + 3).rem_euclid(7) + 1),
+        ),
+        (
+            "source_ip".to_owned(),
+            RestrictedExpression::new_ip(
+                ctx.source
+                    .map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string()),
+            ),
+        ),
+        (
+            "session".to_owned(),
+            RestrictedExpression::new_string(ctx.session.unwrap_or_default().to_owned()),
+        ),
+    ];
+    if let Some(args) = ctx.arguments {
+        let empty = serde_json::Map::new();
+        let map = args.as_object().unwrap_or(&empty);
+        pairs.push(("arguments".to_owned(), values::record(map)?));
+    }
+    CedarContext::from_pairs(pairs).ok()
+}

@@ -1,0 +1,50 @@
+//! The answer: allow or deny, the rules that decided, and a reason a person understands.
+
+/// Whether the operation goes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed.
+    Allow,
+    /// Refused.
+    Deny,
+    /// Would be refused, but the deciding rules are in dry-run mode: let through and logged.
+    WouldDeny,
+}
+
+/// One decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The outcome.
+    pub verdict: Verdict,
+    /// Ids of the rules that decided (for an allow, every layer's granting rule; for a deny,
+    /// the refusing ones).
+    pub rules: Vec<String>,
+    /// Why, for people.
+    pub reason: String,
+    /// Scopes the token lacks, when that is why it was refused.
+    pub missing_scopes: Vec<String>,
+}
+
+impl Decision {
+    pub(crate) fn deny(rule: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            verdict: Verdict::Deny,
+            rules: vec![rule.into()],
+            reason: reason.into(),
+            missing_scopes: Vec::new(),
+        }
+    }
+
+    /// Whether the operation must be refused.
+    pub fn blocks(&self) -> bool {
+        self.verdict == Verdict::Deny
+    }
+
+    /// The same denial, but only logged (dry-run); an allow stays as it is.
+    pub(crate) fn dry_run(mut self) -> Self {
+        if self.verdict == Verdict::Deny {
+            self.verdict = Verdict::WouldDeny;
+        }
+        self
+    }
+}

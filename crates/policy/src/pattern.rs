@@ -1,0 +1,48 @@
+//! `server/name` patterns where `*` matches any run of characters (none included).
+//!
+//! Written here rather than taken from a glob crate: grants need only `*`, and path-glob crates
+//! give `/` and `[` meanings that tool names and URIs must not have.
+
+/// Whether `text` matches `pattern`.
+pub(crate) fn matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        // No `*`: an exact match.
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn stars_match_any_run_and_nothing_else_is_special() {
+        assert!(matches("crm/lookup_*", "crm/lookup_order"));
+        assert!(matches("crm/*", "crm/"));
+        assert!(matches("*", "anything/at all"));
+        assert!(matches("*/get_*", "time/get_current_time"));
+        assert!(matches("a*b*c", "abc"));
+        assert!(matches("a*b*c", "aXbYbZc"));
+        assert!(matches("crm/refund", "crm/refund"));
+        assert!(!matches("crm/refund", "crm/refunds"));
+        assert!(!matches("crm/*", "crmx/refund"));
+        assert!(!matches("a*bc", "abc_"));
+        assert!(!matches("ab*ba", "aba"));
+        assert!(!matches("docs/file:///[ab]", "docs/file:///a"));
+    }
+}

@@ -1,0 +1,252 @@
+//! The policy: the three layers compiled, asked in order, one decision out.
+
+use indexmap::IndexMap;
+use moat_config::{Date, PolicyConfig, ServerPolicy};
+
+use crate::cedar::{CedarError, CedarOutcome, CedarPrincipal, CedarRules, CedarSource, PolicyInfo};
+use crate::decision::{Decision, Verdict};
+use crate::request::{Action, Caller, Context, Target};
+use crate::roles::{Holder, Roles};
+use crate::scopes;
+
+/// Why a policy cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A Cedar file is wrong.
+    #[error(transparent)]
+    Cedar(#[from] CedarError),
+    /// The config names Cedar files that were not all given.
+    #[error("policy.cedar names {expected} file(s) but {given} were read")]
+    MissingSources {
+        /// Named in config.
+        expected: usize,
+        /// Read.
+        given: usize,
+    },
+}
+
+/// The compiled policy. Immutable: a reload compiles a new one.
+#[derive(Debug)]
+pub struct Policy {
+    dry_run: bool,
+    servers: IndexMap<String, ServerPolicy>,
+    roles: Option<Roles>,
+    cedar: Option<CedarRules>,
+}
+
+/// The user side of a caller, when it is a separate principal.
+struct Parties<'a> {
+    agent: &'a str,
+    user: Option<&'a str>,
+}
+
+/// When authentication is off, the caller is this agent.
+const ANONYMOUS: &str = "anonymous";
+
+impl Policy {
+    /// Compiles validated config and the texts of its Cedar files (in config order).
+    pub fn compile(cfg: &PolicyConfig, sources: &[CedarSource]) -> Result<Self, PolicyError> {
+        if sources.len() != cfg.cedar_files.len() {
+            return Err(PolicyError::MissingSources {
+                expected: cfg.cedar_files.len(),
+                given: sources.len(),
+            });
+        }
+        Ok(Self {
+            dry_run: cfg.dry_run,
+            servers: cfg.servers.clone(),
+            roles: Roles::new(cfg.roles.clone()),
+            cedar: CedarRules::compile(sources)?,
+        })
+    }
+
+    /// Every Cedar policy with its owner and review date.
+    pub fn cedar_policies(&self) -> &[PolicyInfo] {
+        self.cedar.as_ref().map_or(&[], CedarRules::info)
+    }
+
+    /// Cedar policies whose review date is before `today`.
+    pub fn overdue(&self, today: Date) -> Vec<&PolicyInfo> {
+        self.cedar_policies()
+            .iter()
+            .filter(|p| p.review_by.is_some_and(|d| d < today))
+            .collect()
+    }
+
+    /// Decides one operation.
+    pub fn decide(
+        &self,
+        caller: &Caller<'_>,
+        action: Action,
+        target: &Target<'_>,
+        ctx: &Context<'_>,
+    ) -> Decision {
+        let Some(server) = self.servers.get(target.server) else {
+            return Decision::deny(
+                "policy:unknown-server",
+                format!("server {:?} has no policy", target.server),
+            );
+        };
+        let decision = self.decide_on(server, caller, action, target, ctx);
+        if self.dry_run || server.dry_run {
+            decision.dry_run()
+        } else {
+            decision
+        }
+    }
+
+    /// Whether a list shows `target` to `caller`: only what the caller may use is shown. A
+    /// Cedar rule that depends on the arguments shows the target (the call is decided then).
+    pub fn visible(&self, caller: &Caller<'_>, target: &Target<'_>, ctx: &Context<'_>) -> bool {
+        let Some(server) = self.servers.get(target.server) else {
+            return false;
+        };
+        if self.dry_run || server.dry_run {
+            return true;
+        }
+        let (needed, _) = scopes::required(server, target);
+        if !needed.iter().all(|s| caller.scopes.contains(s)) {
+            return false;
+        }
+        let parties = parties(caller);
+        if let Some(roles) = &self.roles
+            && holders(&parties, caller).any(|h| roles.grant(h, target).is_none())
+        {
+            return false;
+        }
+        match &self.cedar {
+            None => true,
+            Some(cedar) => principals(&parties, caller, self.roles.as_ref())
+                .iter()
+                .all(|p| cedar.may_use(p, target, server, ctx)),
+        }
+    }
+
+    fn decide_on(
+        &self,
+        server: &ServerPolicy,
+        caller: &Caller<'_>,
+        action: Action,
+        target: &Target<'_>,
+        ctx: &Context<'_>,
+    ) -> Decision {
+        let what = format!("{} {}/{}", action.as_str(), target.server, target.name);
+        let (needed, scope_rule) = scopes::required(server, target);
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|s| !caller.scopes.contains(s))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let mut d = Decision::deny(
+                scope_rule,
+                format!(
+                    "the token lacks scope {} needed to {what}",
+                    missing.join(" ")
+                ),
+            );
+            d.missing_scopes = missing;
+            return d;
+        }
+        let mut rules = vec![scope_rule];
+        let parties = parties(caller);
+        if let Some(roles) = &self.roles {
+            for holder in holders(&parties, caller) {
+                match roles.grant(holder, target) {
+                    Some(role) => rules.push(format!("role:{role}")),
+                    None => {
+                        return Decision::deny(
+                            "roles:no-grant",
+                            format!("no role of {} grants {what}", describe(holder)),
+                        );
+                    }
+                }
+            }
+        }
+        let mut verdict = Verdict::Allow;
+        let mut reason = format!("allowed to {what}");
+        if let Some(cedar) = &self.cedar {
+            for who in principals(&parties, caller, self.roles.as_ref()) {
+                match cedar.decide(&who, action, target, server, ctx) {
+                    CedarOutcome::Permit(ids) => rules.extend(ids),
+                    CedarOutcome::WouldForbid(ids) => {
+                        verdict = Verdict::WouldDeny;
+                        reason = format!(
+                            "would be forbidden by dry-run Cedar policy {}",
+                            ids.join(", ")
+                        );
+                        rules = ids;
+                        break;
+                    }
+                    CedarOutcome::Refuse(ids, why) => {
+                        return Decision {
+                            verdict: Verdict::Deny,
+                            rules: ids,
+                            reason: why,
+                            missing_scopes: Vec::new(),
+                        };
+                    }
+                }
+            }
+        }
+        rules.dedup();
+        Decision {
+            verdict,
+            rules,
+            reason,
+            missing_scopes: Vec::new(),
+        }
+    }
+}
+
+fn parties<'a>(caller: &Caller<'a>) -> Parties<'a> {
+    Parties {
+        agent: caller.agent.unwrap_or(ANONYMOUS),
+        user: caller.user,
+    }
+}
+
+/// The agent, then the user it acts for: each must be granted (confused-deputy protection).
+fn holders<'a>(parties: &Parties<'a>, caller: &Caller<'a>) -> impl Iterator<Item = Holder<'a>> {
+    let groups = caller.groups;
+    std::iter::once(Holder::Agent(parties.agent))
+        .chain(parties.user.map(|u| Holder::User(u, groups)))
+}
+
+fn principals<'a>(
+    parties: &Parties<'a>,
+    caller: &Caller<'a>,
+    roles: Option<&'a Roles>,
+) -> Vec<CedarPrincipal<'a>> {
+    holders(parties, caller)
+        .map(|h| {
+            let roles = roles.map(|r| r.of(h).collect()).unwrap_or_default();
+            match h {
+                Holder::Agent(id) => CedarPrincipal {
+                    kind: "Agent",
+                    id,
+                    scopes: caller.scopes,
+                    roles,
+                    groups: &[],
+                },
+                Holder::User(id, groups) => CedarPrincipal {
+                    kind: "User",
+                    id,
+                    scopes: caller.scopes,
+                    roles,
+                    groups,
+                },
+            }
+        })
+        .collect()
+}
+
+fn describe(holder: Holder<'_>) -> String {
+    match holder {
+        Holder::Agent(a) => format!("agent {a:?}"),
+        Holder::User(u, _) => format!("user {u:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
