@@ -1,6 +1,7 @@
 //! The moat gateway: a Streamable HTTP MCP endpoint in front of many upstream servers.
 
 mod auth;
+mod events;
 mod federation;
 mod http;
 pub mod oauth;
@@ -56,6 +57,8 @@ pub struct Options {
     pub self_exe: PathBuf,
     /// The store, for the agent registry (when authentication is on).
     pub store: Option<moat_store::Store>,
+    /// The compiled authorization policy, when the config has one.
+    pub policy: Option<Arc<moat_policy::Policy>>,
 }
 
 /// A configured gateway, ready to serve.
@@ -100,10 +103,16 @@ impl Gateway {
             stateless: std::sync::OnceLock::new(),
             started: std::time::Instant::now(),
             legacy: dashmap::DashMap::new(),
+            policy: arc_swap::ArcSwapOption::new(options.policy),
         };
         Ok(Self {
             state: Arc::new(state),
         })
+    }
+
+    /// A handle that replaces the policy of the running gateway (for reloads).
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.state.clone())
     }
 
     /// Binds the configured listener (TLS 1.3 when configured) and serves until `shutdown` resolves.
@@ -139,6 +148,25 @@ impl Gateway {
                     .await
                     .map_err(GatewayError::Serve)
             }
+        }
+    }
+}
+
+/// Replaces the running gateway's policy: requests from then on are decided by the new one,
+/// in every open session.
+#[derive(Clone)]
+pub struct Reloader(Arc<state::GatewayState>);
+
+impl Reloader {
+    /// Installs a policy validated by the caller, or reports why none was installed (the old
+    /// one keeps serving).
+    pub fn apply(&self, outcome: Result<Option<Arc<moat_policy::Policy>>, String>) {
+        match outcome {
+            Ok(policy) => {
+                self.0.policy.store(policy);
+                events::policy_reloaded(Ok(()));
+            }
+            Err(why) => events::policy_reloaded(Err(&why)),
         }
     }
 }

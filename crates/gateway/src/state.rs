@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use dashmap::DashMap;
 use moat_config::Config;
 use moat_upstream::ConnectOptions;
@@ -22,6 +22,9 @@ pub(crate) struct GatewayState {
     /// The one session all stateless (2026-07-28) requests share, made on first use.
     pub(crate) stateless: std::sync::OnceLock<Arc<Session>>,
     pub(crate) started: std::time::Instant,
+    /// The authorization policy, read per request so a reload reaches open sessions; `None`
+    /// when the config has no `policy:`.
+    pub(crate) policy: ArcSwapOption<moat_policy::Policy>,
     /// Open legacy HTTP+SSE connections by their session id.
     pub(crate) legacy: DashMap<Arc<str>, crate::http::legacy_sse::LegacyClient>,
 }

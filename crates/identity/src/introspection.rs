@@ -17,6 +17,8 @@ struct Answer {
     scope: Option<String>,
     client_id: Option<String>,
     jti: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +98,7 @@ pub fn principal_from_introspection(
             .collect(),
         expires_at: exp,
         token_id: a.jti,
+        groups: a.groups,
     })
 }
 

@@ -15,6 +15,8 @@ pub struct Principal {
     pub expires_at: u64,
     /// The token's id (`jti`), when it has one.
     pub token_id: Option<String>,
+    /// Groups the user belongs to (the `groups` claim), for role bindings and policies.
+    pub groups: Vec<String>,
 }
 
 impl Principal {
@@ -23,6 +25,20 @@ impl Principal {
         needed
             .into_iter()
             .all(|n| self.scopes.iter().any(|s| s == n))
+    }
+
+    /// The agent (OAuth client) making the call: the client id, else the subject.
+    pub fn agent(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.subject)
+    }
+
+    /// The user the agent acts for: the subject, unless the token is the agent's own
+    /// (client credentials, where the subject is the client).
+    pub fn user(&self) -> Option<&str> {
+        match &self.client_id {
+            Some(c) if *c != self.subject => Some(&self.subject),
+            _ => None,
+        }
     }
 
     /// Whether `other` is the same caller (issuer, subject and client): a session opened by one

@@ -63,6 +63,8 @@ struct Claims {
     client_id: Option<String>,
     azp: Option<String>,
     jti: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 /// Validates `token` at time `now` (seconds since the Unix epoch).
@@ -128,6 +130,7 @@ pub fn validate(
         scopes,
         expires_at: claims.exp,
         token_id: claims.jti,
+        groups: claims.groups,
     })
 }
 

@@ -75,6 +75,7 @@ mod tests {
             scopes: vec![],
             expires_at: exp,
             token_id: None,
+            groups: vec![],
         })
     }
 

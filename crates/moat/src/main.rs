@@ -3,6 +3,7 @@
 mod agents_cmd;
 mod cli;
 mod config_args;
+mod policy_load;
 mod token_cmd;
 
 use anyhow::{Context, Result};
@@ -63,6 +64,7 @@ async fn run(cli: Cli) -> Result<()> {
             for warning in config.scopes.warnings() {
                 eprintln!("warning: {warning}");
             }
+            check_policy(&config, args.config.as_deref())?;
             println!(
                 "ok: {} upstream(s), listening on {}{}",
                 config.upstreams.len(),
@@ -101,6 +103,12 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
         prefix: args.prefix,
     };
     let config = config_args::load(args.config.as_deref(), &overrides)?;
+    let policy = policy_load::compile(&config, args.config.as_deref())?.map(std::sync::Arc::new);
+    if policy.is_none() {
+        tracing::warn!(
+            "no policy: in the config: every caller may use every tool its token admits"
+        );
+    }
     let self_exe = std::env::current_exe().context("cannot locate the moat executable")?;
     // The agent registry lives in the store; it matters once callers are authenticated.
     let store = match (&config.auth, &config.store) {
@@ -114,9 +122,58 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
             Some(store)
         }
     };
-    let gateway = moat_gateway::Gateway::new(config, moat_gateway::Options { self_exe, store })?;
-    gateway.serve(shutdown_signal()).await?;
+    let running = config.clone();
+    let options = moat_gateway::Options {
+        self_exe,
+        store,
+        policy,
+    };
+    let gateway = moat_gateway::Gateway::new(config, options)?;
+    let watcher = tokio::spawn(policy_load::watch(
+        gateway.reloader(),
+        running,
+        args.config.clone(),
+        overrides,
+    ));
+    let served = gateway.serve(shutdown_signal()).await;
+    watcher.abort();
+    served?;
     tracing::info!("moat stopped");
+    Ok(())
+}
+
+/// `moat check` for the policy: Cedar files compiled, then warnings (dry runs, undeclared
+/// default scopes, broad grants, reviews overdue).
+fn check_policy(config: &moat_config::Config, path: Option<&std::path::Path>) -> Result<()> {
+    let Some(cfg) = &config.policy else {
+        eprintln!("warning: no policy: every caller may use every tool its token admits");
+        return Ok(());
+    };
+    let policy = policy_load::compile(config, path)?.context("the policy is missing")?;
+    let today = moat_config::Date::from_unix(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)),
+    );
+    for warning in cfg.warnings(&config.scopes, today) {
+        eprintln!("warning: {warning}");
+    }
+    for p in policy.overdue(today) {
+        eprintln!(
+            "warning: Cedar policy {:?} ({}, owner {}) is overdue for review",
+            p.id,
+            p.file,
+            p.owner.as_deref().unwrap_or("unknown")
+        );
+    }
+    for p in policy.cedar_policies().iter().filter(|p| p.owner.is_none()) {
+        eprintln!("warning: Cedar policy {:?} has no @owner", p.id);
+    }
+    println!(
+        "ok: policy with {} role(s) and {} Cedar policy(ies)",
+        cfg.roles.len(),
+        policy.cedar_policies().len()
+    );
     Ok(())
 }
 

@@ -5,46 +5,16 @@
 mod common;
 
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::http::{client, initialize, post, request};
+use common::tokens::{Key, jwks, key, now, sign};
 use common::{Moat, Process, TempDir, fixture, moat_bin, repo_root};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 const ISS: &str = "https://idp.test";
-
-struct Key {
-    kid: String,
-    encoding: EncodingKey,
-    public: Vec<u8>,
-}
-
-fn key(kid: &str) -> Key {
-    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
-    Key {
-        kid: kid.into(),
-        encoding: EncodingKey::from_ed_pem(pair.serialize_pem().as_bytes()).expect("pem"),
-        public: pair.public_key_raw().to_vec(),
-    }
-}
-
-fn jwks(keys: &[&Key]) -> String {
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|k| json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&k.public), "kid": k.kid, "alg": "EdDSA"}))
-        .collect();
-    json!({ "keys": keys }).to_string()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
 
 struct Setup {
     _dir: TempDir,
@@ -65,12 +35,6 @@ impl Setup {
     fn token(&self, claims: &Value) -> String {
         sign(&self.key, claims)
     }
-}
-
-fn sign(key: &Key, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(key.kid.clone());
-    encode(&header, claims, &key.encoding).expect("sign")
 }
 
 fn start() -> Setup {

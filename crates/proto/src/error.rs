@@ -30,6 +30,12 @@ pub mod codes {
     pub const MISSING_CLIENT_CAPABILITY: i32 = -32021;
     /// MCP 2026-07-28: unsupported protocol version.
     pub const UNSUPPORTED_VERSION: i32 = -32022;
+    /// moat: the authorization policy refused the operation (`data.rules` names the deciding
+    /// rules, `data.reason` says why).
+    pub const POLICY_DENIED: i32 = -32030;
+    /// moat: refused because the token lacks scopes (`data.missing_scopes`); over HTTP the
+    /// answer is 403 with an `insufficient_scope` challenge.
+    pub const INSUFFICIENT_SCOPE: i32 = -32031;
 }
 
 /// A JSON-RPC error object.

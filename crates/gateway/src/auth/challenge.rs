@@ -58,6 +58,19 @@ fn quoted(s: &str) -> String {
         .collect()
 }
 
+impl Authenticator {
+    /// The challenge of a request refused by the policy for lacking `scopes` (MCP step-up
+    /// authorization: the client may ask the user for them and retry).
+    pub(crate) fn scope_challenge(&self, scopes: &[String]) -> Option<HeaderValue> {
+        let needed = quoted(&scopes.join(" "));
+        HeaderValue::from_str(&format!(
+            "Bearer resource_metadata=\"{}\", scope=\"{needed}\", error=\"insufficient_scope\", error_description=\"the token lacks scope {needed}\"",
+            quoted(&self.metadata_url)
+        ))
+        .ok()
+    }
+}
+
 impl Refusal {
     pub(crate) fn into_response(self, auth: &Authenticator) -> HttpResponse {
         let (status, error) = match &self {

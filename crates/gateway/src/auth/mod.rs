@@ -309,6 +309,7 @@ mod tests {
                 scopes: vec![],
                 expires_at: 0,
                 token_id: None,
+                groups: vec![],
             })))
         };
         assert!(p("a").may_use(&p("a")));

@@ -8,6 +8,8 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use moat_policy::Hints;
+
 use super::names::Names;
 use super::param_headers::{ParamHeader, annotations};
 
@@ -94,7 +96,12 @@ pub(crate) struct Entry {
     pub(crate) original: String,
     /// A tool's `x-mcp-header` arguments (empty for other kinds).
     pub(crate) param_headers: Vec<ParamHeader>,
+    /// A tool's annotations, when the merge was asked to read them.
+    pub(crate) hints: Hints,
 }
+
+/// Decides per entry (server, its name there, a tool's annotations) whether the page shows it.
+pub(crate) type Keep<'a> = &'a dyn Fn(usize, &str, Hints) -> bool;
 
 /// The merged page, the entries it shows, and what was refused for colliding.
 #[derive(Debug)]
@@ -112,7 +119,22 @@ type Members<'a> = IndexMap<String, &'a RawValue>;
 /// Merges one page from each server (in server order) into one result.
 /// A name that an earlier server already shows is refused, never shadowed, and reported.
 /// A page or entry that is not a JSON object, or an entry without its name, is skipped.
+#[cfg(test)]
 pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Box<RawValue>)>) -> Merged {
+    merge_filtered(kind, names, pages, false, None)
+}
+
+/// [`merge`], reading tools' annotations when `read_hints` is set, and showing only the entries
+/// `keep` keeps. Every entry is still returned in `entries` (so names resolve to a refusal
+/// rather than "unknown"), and hidden ones still take their name, so whether a name collides
+/// never depends on who asks.
+pub(crate) fn merge_filtered(
+    kind: ListKind,
+    names: &Names,
+    pages: Vec<(usize, Box<RawValue>)>,
+    read_hints: bool,
+    keep: Option<Keep<'_>>,
+) -> Merged {
     let (field, is_uri) = kind.name_field();
     let mut items = String::from("[");
     let mut entries = Vec::new();
@@ -155,10 +177,18 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Box<RawVal
                 ));
                 continue;
             }
-            if items.len() > 1 {
-                items.push(',');
+            let hints = match (kind, read_hints || keep.is_some()) {
+                (ListKind::Tools, true) => {
+                    Hints::from_annotations(member::<Value>(&item, "annotations").as_ref())
+                }
+                _ => Hints::default(),
+            };
+            if keep.is_none_or(|keep| keep(server, &original, hints)) {
+                if items.len() > 1 {
+                    items.push(',');
+                }
+                write_renamed(&mut items, &item, field, &exposed);
             }
-            write_renamed(&mut items, &item, field, &exposed);
             let param_headers = match kind {
                 ListKind::Tools => item
                     .get("inputSchema")
@@ -175,6 +205,7 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Box<RawVal
                 server,
                 original,
                 param_headers,
+                hints,
             });
         }
     }

@@ -128,9 +128,13 @@ pub(crate) async fn post(
                     outbox.clone(),
                 ));
             }
-            (Ok(Message::Request(req)), Some(s)) => {
-                spawn_request(s.clone(), req, outbox.clone(), CallOptions::default())
-            }
+            (Ok(Message::Request(req)), Some(s)) => spawn_request(
+                s.clone(),
+                req,
+                caller.clone(),
+                outbox.clone(),
+                CallOptions::default(),
+            ),
             (Ok(Message::Request(req)), None) => {
                 let _ = outbox.send(
                     error_response(req.id, codes::INVALID_REQUEST, "initialize first").into(),

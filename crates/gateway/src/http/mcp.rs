@@ -20,7 +20,7 @@ use super::guard::{accepts, protocol_version};
 use super::reply::{Shape, answer, http_error, sse_body};
 use super::stateless;
 use crate::auth::Caller;
-use crate::session::{Outbox, Session};
+use crate::session::{Authorized, Outbox, Refused, Session};
 use crate::state::GatewayState;
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -84,7 +84,7 @@ pub(crate) async fn post(
     };
     let sse_ok = accepts(&headers, "text/event-stream");
     if stateless::applies(&batch, &headers) {
-        return stateless::post(&state, &headers, batch, sse_ok).await;
+        return stateless::post(&state, &headers, batch, sse_ok, caller).await;
     }
     let session = match admit(&state, &headers, &caller) {
         Ok(s) => s,
@@ -99,7 +99,9 @@ pub(crate) async fn post(
             codes::INVALID_REQUEST,
             "missing Mcp-Session-Id header: initialize first",
         ),
-        (Batch::Single(msg), Some(session)) => handle(session, vec![Ok(msg)], false, sse_ok).await,
+        (Batch::Single(msg), Some(session)) => {
+            handle(session, vec![Ok(msg)], false, sse_ok, caller).await
+        }
         (Batch::Many(_), Some(session)) if !session.version.allows_batches() => http_error(
             StatusCode::BAD_REQUEST,
             codes::INVALID_REQUEST,
@@ -108,7 +110,7 @@ pub(crate) async fn post(
                 session.version
             ),
         ),
-        (Batch::Many(items), Some(session)) => handle(session, items, true, sse_ok).await,
+        (Batch::Many(items), Some(session)) => handle(session, items, true, sse_ok, caller).await,
     }
 }
 
@@ -146,17 +148,79 @@ async fn initialize(
 
 /// Runs one request in its own task: a batch's requests run concurrently. When the client stops
 /// listening before the answer, the work is abandoned (and cancelled upstream).
-pub(super) fn spawn_request(session: Arc<Session>, req: Request, tx: Outbox, options: CallOptions) {
-    tokio::spawn(request_work(session, req, tx, options));
+pub(super) fn spawn_request(
+    session: Arc<Session>,
+    req: Request,
+    caller: Caller,
+    tx: Outbox,
+    options: CallOptions,
+) {
+    tokio::spawn(async move {
+        let work = async {
+            match session.authorize(req, caller).await {
+                Ok(authorized) => Some(authorized),
+                Err(refused) => {
+                    let _ = tx.send(refused.response.into());
+                    None
+                }
+            }
+        };
+        let authorized = tokio::select! {
+            a = work => a,
+            () = tx.closed() => None,
+        };
+        if let Some(authorized) = authorized {
+            request_work(session, authorized, tx, options).await;
+        }
+    });
+}
+
+/// Runs a request the policy let through in its own task.
+pub(super) fn spawn_authorized(
+    session: Arc<Session>,
+    authorized: Authorized,
+    tx: Outbox,
+    options: CallOptions,
+) {
+    tokio::spawn(request_work(session, authorized, tx, options));
+}
+
+/// The answer to a request the policy refused for missing scopes, over HTTP: 403 with the
+/// challenge that names them (MCP step-up authorization), the JSON-RPC error as the body.
+pub(super) fn insufficient_scope(state: &GatewayState, refused: Refused) -> HttpResponse {
+    let mut resp = (
+        StatusCode::FORBIDDEN,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        Message::from(refused.response).to_bytes(),
+    )
+        .into_response();
+    if let Some(challenge) = state
+        .auth
+        .as_ref()
+        .and_then(|a| a.scope_challenge(&refused.missing_scopes))
+    {
+        resp.headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, challenge);
+    }
+    resp
 }
 
 /// One request's work: its answer goes to `tx`; it ends early, dropping the upstream call (which
 /// cancels it), when nobody listens on `tx` any more.
-async fn request_work(session: Arc<Session>, req: Request, tx: Outbox, options: CallOptions) {
+async fn request_work(
+    session: Arc<Session>,
+    authorized: Authorized,
+    tx: Outbox,
+    options: CallOptions,
+) {
     let work = async {
         match session.mode {
-            crate::session::Mode::Stateful => session.handle_request(req, &tx, &options).await,
-            crate::session::Mode::Stateless => session.handle_stateless(req, &tx, &options).await,
+            crate::session::Mode::Stateful => {
+                session.handle_request(authorized, &tx, &options).await
+            }
+            crate::session::Mode::Stateless => {
+                session.handle_stateless(authorized, &tx, &options).await
+            }
         }
     };
     tokio::select! {
@@ -173,6 +237,7 @@ async fn handle(
     items: Vec<Result<Message, ParseError>>,
     batch: bool,
     sse_ok: bool,
+    caller: Caller,
 ) -> HttpResponse {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut expected = 0;
@@ -185,7 +250,8 @@ async fn handle(
             }
             Ok(Message::Request(req)) => {
                 expected += 1;
-                spawn_request(session.clone(), req, tx.clone(), CallOptions::default());
+                let (caller, tx) = (caller.clone(), tx.clone());
+                spawn_request(session.clone(), req, caller, tx, CallOptions::default());
             }
             Ok(Message::Notification(n)) => session.handle_notification(n),
             Ok(Message::Response(r)) => session.client_response(r),
@@ -195,13 +261,24 @@ async fn handle(
             }
         }
     }
+    // A lone request is decided before its answer takes shape, so a refusal for missing scopes
+    // can still be an HTTP 403.
     let work = match only {
-        Some(req) => Some(request_work(
-            session.clone(),
-            req,
-            tx,
-            CallOptions::default(),
-        )),
+        Some(req) => match session.authorize(req, caller).await {
+            Ok(authorized) => Some(request_work(
+                session.clone(),
+                authorized,
+                tx,
+                CallOptions::default(),
+            )),
+            Err(refused) if !refused.missing_scopes.is_empty() => {
+                return insufficient_scope(&session.gateway, refused);
+            }
+            Err(refused) => {
+                let _ = tx.send(refused.response.into());
+                None
+            }
+        },
         None => {
             drop(tx);
             None

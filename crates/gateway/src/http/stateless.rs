@@ -8,8 +8,9 @@ use moat_proto::{Batch, Message, codes, object_field};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::mcp::spawn_request;
+use super::mcp::{insufficient_scope, spawn_authorized};
 use super::reply::{Shape, answer, http_error};
+use crate::auth::Caller;
 use crate::session::{RoutingHeaders, Session};
 use crate::state::GatewayState;
 
@@ -37,6 +38,7 @@ pub(super) async fn post(
     headers: &HeaderMap,
     batch: Batch,
     sse_ok: bool,
+    caller: Caller,
 ) -> HttpResponse {
     let req = match batch {
         Batch::Single(Message::Request(req)) => req,
@@ -70,6 +72,14 @@ pub(super) async fn post(
         }
     };
     let (tx, rx) = mpsc::unbounded_channel();
-    spawn_request(session, req, tx, options);
+    match session.authorize(req, caller).await {
+        Ok(authorized) => spawn_authorized(session, authorized, tx, options),
+        Err(refused) if !refused.missing_scopes.is_empty() => {
+            return insufficient_scope(state, refused);
+        }
+        Err(refused) => {
+            let _ = tx.send(refused.response.into());
+        }
+    }
     answer(rx, 1, false, sse_ok, Shape::Stateless).await
 }

@@ -8,9 +8,11 @@ use moat_proto::{Id, Notification, RawValue, Request, Response, codes, object_fi
 use moat_upstream::CallOptions;
 use serde_json::{Value, json};
 
+use super::authorize::{Authorized, policy_caller};
 use super::slot::moat_request_meta;
 use super::{Mode, Outbox, Route, Session, error_response};
-use crate::federation::lists::{Cursor, ListKind, merge};
+use crate::auth::Caller;
+use crate::federation::lists::{Cursor, ListKind, merge_filtered};
 
 pub(super) fn raw(v: &Value) -> Box<RawValue> {
     // A `Value` always serialises.
@@ -22,18 +24,24 @@ fn raw_str(s: &str) -> Box<RawValue> {
 }
 
 impl Session {
-    /// Answers one client request (never fails: every problem becomes a JSON-RPC error).
+    /// Answers one authorized client request (never fails: every problem becomes a JSON-RPC
+    /// error).
     pub(crate) async fn handle_request(
         self: &Arc<Self>,
-        req: Request,
+        authorized: Authorized,
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
+        let Authorized {
+            req,
+            target,
+            caller,
+        } = authorized;
         let Request {
             id, method, params, ..
         } = req;
         if let Some(kind) = ListKind::from_method(&method) {
-            return self.list(kind, params, id).await;
+            return self.list(kind, params, id, Some(&caller)).await;
         }
         match method.as_str() {
             "ping" => Response::result(id, raw(&json!({}))),
@@ -48,14 +56,15 @@ impl Session {
                 } else {
                     ListKind::Prompts
                 };
-                self.by_name(kind, &method, params, id, outbox, options)
+                self.by_name(kind, &method, params, id, target, outbox, options)
                     .await
             }
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-                self.by_name(ListKind::Resources, &method, params, id, outbox, options)
+                let kind = ListKind::Resources;
+                self.by_name(kind, &method, params, id, target, outbox, options)
                     .await
             }
-            "completion/complete" => self.complete(params, id, outbox).await,
+            "completion/complete" => self.complete(params, id, target, outbox).await,
             "logging/setLevel" => self.broadcast_request(&method, params, id, "logging").await,
             _ if self.slots.len() == 1 => {
                 self.forward_or_error(0, &method, params, id, outbox, options)
@@ -163,13 +172,15 @@ impl Session {
     }
 
     /// Routes a call that names its target (`name`, or `uri` for resources) to the owning
-    /// server, under the server's own name for it.
+    /// server, under the server's own name for it (`resolved` when authorization found it).
+    #[allow(clippy::too_many_arguments)]
     async fn by_name(
         self: &Arc<Self>,
         kind: ListKind,
         method: &str,
         params: Option<Box<RawValue>>,
         id: Id,
+        resolved: Option<(usize, String)>,
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
@@ -185,7 +196,11 @@ impl Session {
                 format!("{method} needs params.{field}"),
             );
         };
-        let Some((idx, original)) = self.resolve(kind, &name).await else {
+        let resolved = match resolved {
+            Some(r) => Some(r),
+            None => self.resolve(kind, &name).await,
+        };
+        let Some((idx, original)) = resolved else {
             let (code, what) = match kind {
                 ListKind::Tools => (codes::INVALID_PARAMS, "unknown tool"),
                 ListKind::Prompts => (codes::INVALID_PARAMS, "unknown prompt"),
@@ -226,7 +241,9 @@ impl Session {
         if let Some(hit) = self.index.lock().get(&key).cloned() {
             return Some(hit);
         }
-        let _ = self.list(kind, self.internal_params(), Id::Num(0)).await;
+        let _ = self
+            .list(kind, self.internal_params(), Id::Num(0), None)
+            .await;
         self.index.lock().get(&key).cloned()
     }
 
@@ -239,12 +256,15 @@ impl Session {
     }
 
     /// A list method over all servers that offer it, merged, with a composite cursor. The
-    /// client's params go to each server as they are, with that server's own cursor.
+    /// client's params go to each server as they are, with that server's own cursor. For a
+    /// `caller` under a policy, only what the caller may use is shown; moat's own listings
+    /// (`caller` `None`) see everything.
     pub(super) async fn list(
         self: &Arc<Self>,
         kind: ListKind,
         params: Option<Box<RawValue>>,
         id: Id,
+        caller: Option<&Caller>,
     ) -> Response {
         let method = kind.method();
         let targets: Vec<(usize, Option<String>)> =
@@ -315,16 +335,28 @@ impl Session {
                 format!("method not found: no server offers {}", kind.capability()),
             );
         }
-        let merged = merge(kind, &self.names, pages);
+        let policy = self.gateway.policy.load_full();
+        let merged = match (&policy, caller) {
+            (Some(policy), Some(caller)) => {
+                let who = policy_caller(caller.0.as_deref());
+                let keep = |idx: usize, name: &str, hints| {
+                    self.shows(policy, &who, kind, idx, name, hints)
+                };
+                merge_filtered(kind, &self.names, pages, true, Some(&keep))
+            }
+            (policy, _) => merge_filtered(kind, &self.names, pages, policy.is_some(), None),
+        };
         for c in &merged.collisions {
             tracing::error!(session = %self.id, "{c}");
         }
         {
             let mut index = self.index.lock();
             let mut param_headers = self.param_headers.lock();
+            let mut hints = self.hints.lock();
             for e in merged.entries {
                 if kind == ListKind::Tools {
                     param_headers.insert(e.exposed.clone(), e.param_headers);
+                    hints.insert(e.exposed.clone(), e.hints);
                 }
                 index.insert((kind, e.exposed), (e.server, e.original));
             }
@@ -337,6 +369,7 @@ impl Session {
         self: &Arc<Self>,
         params: Option<Box<RawValue>>,
         id: Id,
+        resolved: Option<(usize, String)>,
         outbox: &Outbox,
     ) -> Response {
         let Some(mut reference) = object_field::<Value>(params.as_deref(), "ref") else {
@@ -368,7 +401,11 @@ impl Session {
                 format!("params.ref needs {field}"),
             );
         };
-        let Some((idx, original)) = self.resolve(kind, &name).await else {
+        let resolved = match resolved {
+            Some(r) => Some(r),
+            None => self.resolve(kind, &name).await,
+        };
+        let Some((idx, original)) = resolved else {
             return error_response(
                 id,
                 codes::INVALID_PARAMS,

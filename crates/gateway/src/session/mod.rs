@@ -6,6 +6,7 @@
 //! clients (2026-07-28) share one stateless `Session` whose upstream connections carry no
 //! per-client state.
 
+mod authorize;
 mod dispatch;
 mod events;
 mod routes;
@@ -24,6 +25,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde_json::{Value, json};
 
+pub(crate) use authorize::{Authorized, Refused};
 pub(crate) use events::{EventLog, frame};
 pub(crate) use routes::Outbox;
 use routes::{Route, Routes};
@@ -67,6 +69,8 @@ pub(crate) struct Session {
     index: Mutex<HashMap<(ListKind, String), (usize, String)>>,
     /// Tools' `x-mcp-header` arguments by the name the client sees.
     param_headers: Mutex<HashMap<String, Vec<ParamHeader>>>,
+    /// Tools' announced annotations by the name the client sees, for the policy.
+    hints: Mutex<HashMap<String, moat_policy::Hints>>,
     next_token: AtomicU64,
     /// When the client last used the session, in ms since the gateway started.
     last_seen: AtomicU64,
@@ -102,6 +106,7 @@ impl Session {
             initialized: AtomicBool::new(mode == Mode::Stateless),
             index: Mutex::new(HashMap::new()),
             param_headers: Mutex::new(HashMap::new()),
+            hints: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
             last_seen: AtomicU64::new(0),
         });

@@ -12,7 +12,7 @@ use moat_upstream::CallOptions;
 use serde_json::{Map, Value, json};
 
 use super::dispatch::raw;
-use super::{Outbox, Session, error_response};
+use super::{Authorized, Outbox, Session, error_response};
 use crate::federation::lists::ListKind;
 use crate::federation::param_headers::value_of;
 
@@ -185,7 +185,7 @@ impl Session {
         };
         if !self.param_headers.lock().contains_key(&tool) {
             let _ = self
-                .list(ListKind::Tools, self.internal_params(), Id::Num(0))
+                .list(ListKind::Tools, self.internal_params(), Id::Num(0), None)
                 .await;
         }
         let annotations = self
@@ -247,19 +247,23 @@ impl Session {
     /// Answers a checked stateless request.
     pub(crate) async fn handle_stateless(
         self: &Arc<Self>,
-        req: Request,
+        authorized: Authorized,
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
-        match req.method.as_str() {
-            m if REMOVED.contains(&m) => error_response(
-                req.id,
+        let req = &authorized.req;
+        if REMOVED.contains(&req.method.as_str()) {
+            let m = &req.method;
+            return error_response(
+                req.id.clone(),
                 codes::METHOD_NOT_FOUND,
                 format!("method not found: {m} is not part of MCP 2026-07-28"),
-            ),
-            "server/discover" => self.discover(req.id).await,
-            "subscriptions/listen" => self.listen(req, outbox).await,
-            _ => self.handle_request(req, outbox, options).await,
+            );
+        }
+        match req.method.as_str() {
+            "server/discover" => self.discover(authorized.req.id).await,
+            "subscriptions/listen" => self.listen(authorized.req, outbox).await,
+            _ => self.handle_request(authorized, outbox, options).await,
         }
     }
 

@@ -10,6 +10,7 @@
 pub(crate) mod client;
 pub(crate) mod http;
 pub(crate) mod servers;
+pub(crate) mod tokens;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -148,6 +149,11 @@ impl Process {
     /// Everything the process printed so far.
     pub(crate) fn log(&self) -> String {
         self.log.text.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits (bounded) until a line containing `needle` has been printed; returns the whole log.

@@ -143,18 +143,15 @@ impl CedarRules {
                 };
                 let dry_run = policy.annotation("dry_run").is_some();
                 let renamed = policy.new_id(PolicyId::new(&id));
-                let added = all.add(renamed.clone()).and_then(|()| {
-                    if dry_run {
-                        Ok(())
-                    } else {
-                        enforced.add(renamed)
-                    }
-                });
-                added.map_err(|e| CedarError {
+                let add_error = |e: cedar_policy::PolicySetError| CedarError {
                     file: source.name.clone(),
                     line: None,
                     message: e.to_string(),
-                })?;
+                };
+                all.add(renamed.clone()).map_err(add_error)?;
+                if !dry_run {
+                    enforced.add(renamed).map_err(add_error)?;
+                }
                 info.push(PolicyInfo {
                     id,
                     file: source.name.clone(),
@@ -362,8 +359,7 @@ fn build(
     if target.kind == Kind::Tool {
         let read_only = server.trusted && target.hints.read_only == Some(true);
         // The spec's default for a tool that is not read-only is destructive.
-        let destructive =
-            !read_only && !(server.trusted && target.hints.destructive == Some(false));
+        let destructive = !(read_only || server.trusted && target.hints.destructive == Some(false));
         attrs.insert(
             "read_only".to_owned(),
             RestrictedExpression::new_bool(read_only),
