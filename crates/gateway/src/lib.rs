@@ -3,6 +3,7 @@
 mod auth;
 mod events;
 mod federation;
+mod harness;
 mod http;
 pub mod oauth;
 mod session;
@@ -17,6 +18,7 @@ use arc_swap::ArcSwap;
 use moat_config::Config;
 use moat_upstream::ConnectOptions;
 
+pub use harness::{Harness, Identity};
 pub use tls::TlsError;
 
 /// Why the gateway could not start or stopped.
@@ -108,6 +110,11 @@ impl Gateway {
         Ok(Self {
             state: Arc::new(state),
         })
+    }
+
+    /// The pipeline without a listener, for `moat test`.
+    pub fn harness(self) -> Harness {
+        Harness::new(self.state)
     }
 
     /// A handle that replaces the policy of the running gateway (for reloads).

@@ -24,6 +24,9 @@ pub(crate) enum Command {
     Token(TokenArgs),
     /// The built-in authorization server's signing keys.
     Keys(KeysArgs),
+    /// Run golden cases (identity, call, expected outcome) through a config's real pipeline;
+    /// prints a table and fails on any mismatch.
+    Test(TestArgs),
     /// Read a password from stdin and print its argon2id hash, for auth.server.users.
     HashPassword,
     /// Run moat's built-in MCP test server (the conformance fixture), for demos and tests.
@@ -51,6 +54,15 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// Config file (YAML); the bundled default when omitted.
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// The cases file (YAML); see docs/policy.md.
+    pub(crate) cases: PathBuf,
+    /// The config to test (overrides the cases file's `config:`).
+    #[arg(long, short = 'c')]
     pub(crate) config: Option<PathBuf>,
 }
 

@@ -4,6 +4,7 @@ mod agents_cmd;
 mod cli;
 mod config_args;
 mod policy_load;
+mod test_cmd;
 mod token_cmd;
 
 use anyhow::{Context, Result};
@@ -41,6 +42,8 @@ fn init_logging(cli: &Cli) {
     let default = match cli.command {
         // The fixture's stdout is its protocol channel: logs go to stderr, and only warnings.
         Command::Fixture(_) => "warn",
+        // Expected denials would drown the table.
+        Command::Test(_) => "error",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG")
@@ -56,6 +59,8 @@ fn init_logging(cli: &Cli) {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    // One process-wide crypto provider for every rustls user (upstream HTTPS client, TLS listener).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Check(args) => {
@@ -64,7 +69,6 @@ async fn run(cli: Cli) -> Result<()> {
             for warning in config.scopes.warnings() {
                 eprintln!("warning: {warning}");
             }
-            check_policy(&config, args.config.as_deref())?;
             println!(
                 "ok: {} upstream(s), listening on {}{}",
                 config.upstreams.len(),
@@ -75,12 +79,13 @@ async fn run(cli: Cli) -> Result<()> {
                     ""
                 }
             );
-            Ok(())
+            check_policy(&config, args.config.as_deref())
         }
         Command::Agents(args) => agents_cmd::run(args).await,
         Command::Token(args) => token_cmd::token(args).await,
         Command::Keys(args) => token_cmd::keys(args).await,
         Command::HashPassword => token_cmd::hash_password(),
+        Command::Test(args) => test_cmd::run(&args.cases, args.config.as_deref()).await,
         Command::Fixture(args) => match args.listen {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(&addr)
@@ -95,8 +100,6 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(args: cli::ServeArgs) -> Result<()> {
-    // One process-wide crypto provider for every rustls user (upstream HTTPS client, TLS listener).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let overrides = config_args::Overrides {
         listen: args.listen,
         upstreams: args.upstream,

@@ -53,6 +53,7 @@ fn every_example_config_checks() {
             "everything.yaml",
             "federation.yaml",
             "filesystem.yaml",
+            "policy.yaml",
             "time.yaml"
         ]
     );
