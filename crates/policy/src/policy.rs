@@ -116,9 +116,10 @@ impl Policy {
         }
         match &self.cedar {
             None => true,
-            Some(cedar) => principals(&parties, caller, self.roles.as_ref())
-                .iter()
-                .all(|p| cedar.may_use(p, target, server, ctx)),
+            Some(cedar) => {
+                let whos = principals(&parties, caller, self.roles.as_ref());
+                cedar.may_use(&whos, target, server, ctx)
+            }
         }
     }
 
@@ -166,26 +167,24 @@ impl Policy {
         let mut verdict = Verdict::Allow;
         let mut reason = format!("allowed to {what}");
         if let Some(cedar) = &self.cedar {
-            for who in principals(&parties, caller, self.roles.as_ref()) {
-                match cedar.decide(&who, action, target, server, ctx) {
-                    CedarOutcome::Permit(ids) => rules.extend(ids),
-                    CedarOutcome::WouldForbid(ids) => {
-                        verdict = Verdict::WouldDeny;
-                        reason = format!(
-                            "would be forbidden by dry-run Cedar policy {}",
-                            ids.join(", ")
-                        );
-                        rules = ids;
-                        break;
-                    }
-                    CedarOutcome::Refuse(ids, why) => {
-                        return Decision {
-                            verdict: Verdict::Deny,
-                            rules: ids,
-                            reason: why,
-                            missing_scopes: Vec::new(),
-                        };
-                    }
+            let whos = principals(&parties, caller, self.roles.as_ref());
+            match cedar.decide(&whos, action, target, server, ctx) {
+                CedarOutcome::Permit(ids) => rules.extend(ids),
+                CedarOutcome::WouldForbid(ids) => {
+                    verdict = Verdict::WouldDeny;
+                    reason = format!(
+                        "would be forbidden by dry-run Cedar policy {}",
+                        ids.join(", ")
+                    );
+                    rules = ids;
+                }
+                CedarOutcome::Refuse(ids, why) => {
+                    return Decision {
+                        verdict: Verdict::Deny,
+                        rules: ids,
+                        reason: why,
+                        missing_scopes: Vec::new(),
+                    };
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! The Cedar layer: policy files validated against moat's schema at load, then asked once per
 //! principal (agent, and the user it acts for) on every decision.
 
+mod index;
 mod locate;
 mod schema;
 mod values;
@@ -9,13 +10,14 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    AuthorizationError, Authorizer, Context as CedarContext, Decision as CedarDecision, Effect,
-    Entities, Entity, EntityUid, PolicyId, PolicySet, Request as CedarRequest,
-    RestrictedExpression, Schema, ValidationError, ValidationMode, Validator,
+    AuthorizationError, Authorizer, Context as CedarContext, Effect, Entities, Entity, EntityUid,
+    PolicyId, PolicySet, Request as CedarRequest, RestrictedExpression, Schema, ValidationError,
+    ValidationMode, Validator,
 };
 use moat_config::{Date, Label, ServerPolicy};
 
 use crate::request::{Action, Context, Kind, Target};
+use index::{Answer, IndexedPolicies};
 use locate::located;
 
 /// One policy file's text, read at the edge.
@@ -60,9 +62,10 @@ pub struct PolicyInfo {
 #[derive(Debug)]
 pub(crate) struct CedarRules {
     /// Every policy not in dry-run mode: these decide.
-    enforced: PolicySet,
-    /// Every policy, when some are in dry-run mode: asked only to tell what they would refuse.
-    with_dry_run: Option<PolicySet>,
+    enforced: IndexedPolicies,
+    /// The policies in dry-run mode, when there are any: asked only about what the enforced
+    /// ones allow, to tell what they would refuse.
+    dry_run: Option<IndexedPolicies>,
     info: Vec<PolicyInfo>,
     authorizer: Authorizer,
 }
@@ -100,8 +103,8 @@ impl CedarRules {
             message: e.to_string(),
         })?;
         let validator = Validator::new(schema);
-        let mut enforced = PolicySet::new();
-        let mut all = PolicySet::new();
+        let mut enforced = IndexedPolicies::default();
+        let mut dry_runs = IndexedPolicies::default();
         let mut info = Vec::new();
         let mut seen = HashSet::new();
         for source in sources {
@@ -143,13 +146,14 @@ impl CedarRules {
                 };
                 let dry_run = policy.annotation("dry_run").is_some();
                 let renamed = policy.new_id(PolicyId::new(&id));
-                let add_error = |e: cedar_policy::PolicySetError| CedarError {
+                let add_error = |message: String| CedarError {
                     file: source.name.clone(),
                     line: None,
-                    message: e.to_string(),
+                    message,
                 };
-                all.add(renamed.clone()).map_err(add_error)?;
-                if !dry_run {
+                if dry_run {
+                    dry_runs.add(renamed).map_err(add_error)?;
+                } else {
                     enforced.add(renamed).map_err(add_error)?;
                 }
                 info.push(PolicyInfo {
@@ -165,10 +169,10 @@ impl CedarRules {
                 });
             }
         }
-        let with_dry_run = info.iter().any(|i| i.dry_run).then_some(all);
+        let dry_run = info.iter().any(|i| i.dry_run).then_some(dry_runs);
         Ok(Some(Self {
             enforced,
-            with_dry_run,
+            dry_run,
             info,
             authorizer: Authorizer::new(),
         }))
@@ -178,110 +182,101 @@ impl CedarRules {
         &self.info
     }
 
-    /// Asks whether `who` may do `action` on `target`.
+    /// Asks whether each of `whos` may do `action` on `target`: the first refusal decides.
     ///
     /// A `forbid` that cannot be evaluated (an argument of the wrong type, say) refuses: a
     /// rule meant to stop something must not be sidestepped by making it fail.
     pub(crate) fn decide(
         &self,
-        who: &CedarPrincipal<'_>,
+        whos: &[CedarPrincipal<'_>],
         action: Action,
         target: &Target<'_>,
         server: &ServerPolicy,
         ctx: &Context<'_>,
     ) -> CedarOutcome {
-        let Some((request, entities)) = build(who, action, target, server, ctx) else {
+        let Some(query) = build(whos, action, target, server, ctx) else {
             return CedarOutcome::Refuse(
                 vec!["cedar:request".into()],
                 "the request could not be put to the Cedar policies".into(),
             );
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.enforced, &entities);
-        let errored_forbid = response
-            .diagnostics()
-            .errors()
-            .map(errored_policy)
-            .find(|id| {
-                self.enforced
-                    .policy(id)
-                    .is_some_and(|p| p.effect() == Effect::Forbid)
-            });
-        if let Some(id) = errored_forbid {
-            return CedarOutcome::Refuse(
-                vec![id.to_string()],
-                format!("forbid rule {id} could not be evaluated for this request, so it refuses"),
-            );
-        }
-        let ids: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
-        if response.decision() == CedarDecision::Deny {
-            let reason = if ids.is_empty() {
-                format!(
+        let mut permits = Vec::new();
+        for (i, who) in whos.iter().enumerate() {
+            let answer = query.ask(i, &self.authorizer, &self.enforced);
+            if let Some((id, _)) = answer.errored.iter().find(|(_, e)| *e == Effect::Forbid) {
+                return CedarOutcome::Refuse(
+                    vec![id.to_string()],
+                    format!(
+                        "forbid rule {id} could not be evaluated for this request, so it refuses"
+                    ),
+                );
+            }
+            if !answer.forbids.is_empty() {
+                let ids = names(&answer.forbids);
+                let reason = format!("forbidden by Cedar policy {}", ids.join(", "));
+                return CedarOutcome::Refuse(ids, reason);
+            }
+            if answer.permits.is_empty() {
+                let reason = format!(
                     "no Cedar policy permits {} {:?} to {} {}/{}",
                     who.kind,
                     who.id,
                     action.as_str(),
                     target.server,
                     target.name
-                )
-            } else {
-                format!("forbidden by Cedar policy {}", ids.join(", "))
-            };
-            let ids = if ids.is_empty() {
-                vec!["cedar:no-permit".into()]
-            } else {
-                ids
-            };
-            return CedarOutcome::Refuse(ids, reason);
-        }
-        if let Some(all) = &self.with_dry_run {
-            let would = self.authorizer.is_authorized(&request, all, &entities);
-            if would.decision() == CedarDecision::Deny {
-                return CedarOutcome::WouldForbid(
-                    would
-                        .diagnostics()
-                        .reason()
-                        .map(ToString::to_string)
-                        .collect(),
                 );
+                return CedarOutcome::Refuse(vec!["cedar:no-permit".into()], reason);
+            }
+            permits.extend(names(&answer.permits));
+        }
+        if let Some(dry_run) = &self.dry_run {
+            for i in 0..whos.len() {
+                let would = query.ask(i, &self.authorizer, dry_run);
+                let refusing: Vec<String> = would
+                    .forbids
+                    .iter()
+                    .chain(
+                        would
+                            .errored
+                            .iter()
+                            .filter(|(_, e)| *e == Effect::Forbid)
+                            .map(|(id, _)| id),
+                    )
+                    .map(ToString::to_string)
+                    .collect();
+                if !refusing.is_empty() {
+                    return CedarOutcome::WouldForbid(refusing);
+                }
             }
         }
-        CedarOutcome::Permit(ids)
+        CedarOutcome::Permit(permits)
     }
 
-    /// Whether the target could be permitted for some arguments: asked without arguments, a
-    /// permit that needs them errors and counts as "maybe"; a forbid that applies regardless
-    /// hides the target.
+    /// Whether the target could be permitted for some arguments, to every one of `whos`:
+    /// asked without arguments, a permit that needs them errors and counts as "maybe"; a
+    /// forbid that applies regardless hides the target.
     pub(crate) fn may_use(
         &self,
-        who: &CedarPrincipal<'_>,
+        whos: &[CedarPrincipal<'_>],
         target: &Target<'_>,
         server: &ServerPolicy,
         ctx: &Context<'_>,
     ) -> bool {
         let action = Action::use_of(target.kind);
-        let Some((request, entities)) = build(who, action, target, server, ctx) else {
+        let Some(query) = build(whos, action, target, server, ctx) else {
             return false;
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.enforced, &entities);
-        if response.decision() == CedarDecision::Allow {
-            return true;
-        }
-        let forbidden = response.diagnostics().reason().next().is_some();
-        !forbidden
-            && response.diagnostics().errors().any(|e| {
-                self.enforced
-                    .policy(errored_policy(e))
-                    .is_some_and(|p| p.effect() == Effect::Permit)
-            })
+        (0..whos.len()).all(|i| {
+            let answer = query.ask(i, &self.authorizer, &self.enforced);
+            answer.forbids.is_empty()
+                && (!answer.permits.is_empty()
+                    || answer.errored.iter().any(|(_, e)| *e == Effect::Permit))
+        })
     }
+}
+
+fn names(ids: &[PolicyId]) -> Vec<String> {
+    ids.iter().map(ToString::to_string).collect()
 }
 
 /// Whether a validation error is only an access to a tool argument, which the schema cannot
@@ -298,9 +293,28 @@ fn errored_policy(e: &AuthorizationError) -> &PolicyId {
 
 fn uid(kind: &str, id: &str) -> Option<EntityUid> {
     Some(EntityUid::from_type_name_and_id(
-        kind.parse().ok()?,
+        type_name(kind)?,
         cedar_policy::EntityId::new(id),
     ))
+}
+
+/// The entity types of moat's schema, parsed once: parsing one runs Cedar's parser, which
+/// cost more than the rest of a decision.
+fn type_name(kind: &str) -> Option<cedar_policy::EntityTypeName> {
+    static TYPES: std::sync::OnceLock<Vec<(&str, cedar_policy::EntityTypeName)>> =
+        std::sync::OnceLock::new();
+    let types = TYPES.get_or_init(|| {
+        [
+            "Agent", "User", "Group", "Server", "Tool", "Prompt", "Resource", "Action",
+        ]
+        .into_iter()
+        .filter_map(|k| Some((k, k.parse().ok()?)))
+        .collect()
+    });
+    types
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, t)| t.clone())
 }
 
 fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> RestrictedExpression {
@@ -313,28 +327,37 @@ fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> RestrictedExpr
 
 /// The Cedar request and the entities it refers to.
 fn build(
-    who: &CedarPrincipal<'_>,
+    whos: &[CedarPrincipal<'_>],
     action: Action,
     target: &Target<'_>,
     server: &ServerPolicy,
     ctx: &Context<'_>,
-) -> Option<(CedarRequest, Entities)> {
-    let principal = uid(who.kind, who.id)?;
-    let groups: HashSet<EntityUid> = if who.kind == "User" {
-        who.groups.iter().filter_map(|g| uid("Group", g)).collect()
-    } else {
-        HashSet::new()
-    };
-    let principal_entity = Entity::new(
-        principal.clone(),
-        HashMap::from([
-            ("scopes".to_owned(), strings(who.scopes.iter().cloned())),
-            ("roles".to_owned(), strings(who.roles.iter().copied())),
-            ("groups".to_owned(), strings(who.groups.iter().cloned())),
-        ]),
-        groups.clone(),
-    )
-    .ok()?;
+) -> Option<Query> {
+    let mut principals = Vec::with_capacity(whos.len());
+    let mut entities = Vec::with_capacity(whos.len() + 4);
+    let mut groups: HashSet<EntityUid> = HashSet::new();
+    for who in whos {
+        let principal = uid(who.kind, who.id)?;
+        let parents: HashSet<EntityUid> = if who.kind == "User" {
+            who.groups.iter().filter_map(|g| uid("Group", g)).collect()
+        } else {
+            HashSet::new()
+        };
+        groups.extend(parents.iter().cloned());
+        entities.push(
+            Entity::new(
+                principal.clone(),
+                HashMap::from([
+                    ("scopes".to_owned(), strings(who.scopes.iter().cloned())),
+                    ("roles".to_owned(), strings(who.roles.iter().copied())),
+                    ("groups".to_owned(), strings(who.groups.iter().cloned())),
+                ]),
+                parents,
+            )
+            .ok()?,
+        );
+        principals.push((principal, who.kind));
+    }
     let server_uid = uid("Server", target.server)?;
     let label = target_label(server, target);
     let mut attrs = HashMap::from([
@@ -376,7 +399,7 @@ fn build(
     let resource_entity =
         Entity::new(resource.clone(), attrs, HashSet::from([server_uid.clone()])).ok()?;
     let server_entity = Entity::new(
-        server_uid,
+        server_uid.clone(),
         HashMap::from([
             (
                 "label".to_owned(),
@@ -390,23 +413,47 @@ fn build(
         HashSet::new(),
     )
     .ok()?;
-    let group_entities = groups.into_iter().map(Entity::with_uid);
-    let entities = Entities::from_entities(
-        [principal_entity, resource_entity, server_entity]
-            .into_iter()
-            .chain(group_entities),
-        None,
-    )
-    .ok()?;
-    let request = CedarRequest::new(
-        principal,
-        uid("Action", action.as_str())?,
-        resource,
-        context(ctx)?,
-        None,
-    )
-    .ok()?;
-    Some((request, entities))
+    entities.extend([resource_entity, server_entity]);
+    entities.extend(groups.into_iter().map(Entity::with_uid));
+    let entities = Entities::from_entities(entities, None).ok()?;
+    let action = uid("Action", action.as_str())?;
+    let context = context(ctx)?;
+    let requests = principals
+        .into_iter()
+        .map(|(principal, kind)| {
+            let request = CedarRequest::new(
+                principal.clone(),
+                action.clone(),
+                resource.clone(),
+                context.clone(),
+                None,
+            )
+            .ok()?;
+            Some((request, principal, kind))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Query {
+        requests,
+        entities,
+        resource: (resource, server_uid),
+    })
+}
+
+/// One request per principal, ready to be put to the policies, with what selects their
+/// buckets; the entities and context are built once for all of them.
+struct Query {
+    requests: Vec<(CedarRequest, EntityUid, &'static str)>,
+    entities: Entities,
+    resource: (EntityUid, EntityUid),
+}
+
+impl Query {
+    /// The answer for principal `i`.
+    fn ask(&self, i: usize, authorizer: &Authorizer, policies: &IndexedPolicies) -> Answer {
+        let (request, p, kind) = &self.requests[i];
+        let (r, server) = &self.resource;
+        policies.ask(authorizer, request, &self.entities, (p, kind), (r, server))
+    }
 }
 
 fn target_label(server: &ServerPolicy, target: &Target<'_>) -> Label {
