@@ -29,17 +29,20 @@ pub struct Identity {
 impl Identity {
     fn caller(&self) -> Caller {
         let Some(agent) = &self.agent else {
-            return Caller(None);
+            return Caller::default();
         };
-        Caller(Some(Arc::new(Principal {
-            issuer: "moat-test".into(),
-            subject: self.user.clone().unwrap_or_else(|| agent.clone()),
-            client_id: Some(agent.clone()),
-            scopes: self.scopes.clone(),
-            expires_at: u64::MAX,
-            token_id: None,
-            groups: self.groups.clone(),
-        })))
+        Caller::new(
+            Some(Principal {
+                issuer: "moat-test".into(),
+                subject: self.user.clone().unwrap_or_else(|| agent.clone()),
+                client_id: Some(agent.clone()),
+                scopes: self.scopes.clone(),
+                expires_at: u64::MAX,
+                token_id: None,
+                groups: self.groups.clone(),
+            }),
+            None,
+        )
     }
 }
 

@@ -142,18 +142,24 @@ impl Gateway {
         match &config.tls {
             None => {
                 tracing::info!("moat listening on http://{local}/mcp");
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                    .map_err(GatewayError::Serve)
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<http::Peer>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(GatewayError::Serve)
             }
             Some(tls) => {
                 let listener = tls::TlsListener::new(listener, tls)?;
                 tracing::info!("moat listening on https://{local}/mcp (TLS 1.3 only)");
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                    .map_err(GatewayError::Serve)
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<http::Peer>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(GatewayError::Serve)
             }
         }
     }

@@ -24,6 +24,11 @@ permit (principal, action, resource);
 forbid (principal, action == Action::"call", resource == Tool::"everything/get-sum")
 when { context.arguments has a && context.arguments.a >= 1000 };
 
+// Passes only when moat fills in the client's address (a forbid that errors refuses).
+@id("local-only-image")
+forbid (principal, action == Action::"call", resource == Tool::"everything/get-tiny-image")
+when { !context.source_ip.isLoopback() };
+
 @id("echo-shouting")
 @owner("platform")
 @dry_run
@@ -262,6 +267,14 @@ async fn agents_see_and_call_only_what_their_scopes_roles_and_rules_allow() {
         "{big:?}"
     );
     setup.moat.wait_for_log("verdict=\"deny\"");
+
+    // The client's address is in the context: loopback, so the image tool is not forbidden.
+    let image = writer.call("everything__get-tiny-image", json!({})).await;
+    assert_eq!(
+        image.json()["result"]["content"][1]["type"],
+        "image",
+        "{image:?}"
+    );
 
     // An agent the roles do not name sees nothing and may call nothing.
     let stranger = setup

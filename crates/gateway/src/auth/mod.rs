@@ -27,14 +27,27 @@ use revoked::Revoked;
 
 use crate::state::GatewayState;
 
-/// Who sent a request: `None` when authentication is off (loopback or explicitly allowed).
+/// Who sent a request, and from where.
 #[derive(Clone, Default)]
-pub(crate) struct Caller(pub(crate) Option<Arc<Principal>>);
+pub(crate) struct Caller {
+    /// `None` when authentication is off (loopback or explicitly allowed).
+    pub(crate) principal: Option<Arc<Principal>>,
+    /// The client's address, as the listener saw it.
+    pub(crate) source: Option<std::net::IpAddr>,
+}
 
 impl Caller {
-    /// Whether a session opened by `owner` may be used by this caller.
+    pub(crate) fn new(principal: Option<Principal>, source: Option<std::net::IpAddr>) -> Self {
+        Self {
+            principal: principal.map(Arc::new),
+            source,
+        }
+    }
+
+    /// Whether a session opened by `owner` may be used by this caller (the address does not
+    /// matter: clients move between networks).
     pub(crate) fn may_use(&self, owner: &Caller) -> bool {
-        match (&self.0, &owner.0) {
+        match (&self.principal, &owner.principal) {
             (None, None) => true,
             (Some(me), Some(them)) => me.same_caller(them),
             _ => false,
@@ -254,10 +267,14 @@ pub(crate) async fn layer(
     mut req: Request,
     next: Next,
 ) -> HttpResponse {
+    let source = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::http::Peer>>()
+        .map(|c| c.0.0.ip());
     let caller = match &state.auth {
-        None => Caller(None),
+        None => Caller::new(None, source),
         Some(auth) => match auth.authenticate(req.headers(), req.uri().query()).await {
-            Ok(p) => Caller(Some(Arc::new(p))),
+            Ok(p) => Caller::new(Some(p), source),
             Err(refusal) => {
                 tracing::warn!(reason = %refusal, "request refused by authentication");
                 return refusal.into_response(auth);
@@ -302,19 +319,23 @@ mod tests {
     #[test]
     fn a_session_is_usable_only_by_its_owner() {
         let p = |sub: &str| {
-            Caller(Some(Arc::new(Principal {
-                issuer: "i".into(),
-                subject: sub.into(),
-                client_id: Some("c".into()),
-                scopes: vec![],
-                expires_at: 0,
-                token_id: None,
-                groups: vec![],
-            })))
+            Caller::new(
+                Some(Principal {
+                    issuer: "i".into(),
+                    subject: sub.into(),
+                    client_id: Some("c".into()),
+                    scopes: vec![],
+                    expires_at: 0,
+                    token_id: None,
+                    groups: vec![],
+                }),
+                Some([127, 0, 0, 1].into()),
+            )
         };
+        let anonymous = Caller::default;
         assert!(p("a").may_use(&p("a")));
         assert!(!p("b").may_use(&p("a")));
-        assert!(!Caller(None).may_use(&p("a")));
-        assert!(Caller(None).may_use(&Caller(None)));
+        assert!(!anonymous().may_use(&p("a")));
+        assert!(anonymous().may_use(&anonymous()));
     }
 }

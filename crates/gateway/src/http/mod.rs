@@ -34,3 +34,26 @@ pub(crate) fn router(state: Arc<GatewayState>) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::host_origin_layer))
         .with_state(state)
 }
+
+/// The client's address, as the listener (plain or TLS) accepted it; read by the
+/// authentication layer for the policy's `source_ip`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) std::net::SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}

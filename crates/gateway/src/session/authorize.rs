@@ -68,12 +68,11 @@ impl Session {
             name: &original,
             hints,
         };
-        let principal = caller.0.as_deref();
-        let who = policy_caller(principal);
+        let who = policy_caller(caller.principal.as_deref());
         let ctx = Context {
             arguments: Some(&arguments),
             now_unix: now_unix(),
-            source: None,
+            source: caller.source,
             session: (self.mode == super::Mode::Stateful).then_some(&*self.id),
         };
         let decision = policy.decide(&who, action, &target, &ctx);
@@ -95,11 +94,14 @@ impl Session {
         self.hints.lock().get(exposed).copied().unwrap_or_default()
     }
 
-    /// Whether `caller` may see an entry of `kind` named `name` on server `idx`.
+    /// Whether `caller` (in `ctx`, from [`list_context`]) may see an entry of `kind` named
+    /// `name` on server `idx`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn shows(
         &self,
         policy: &moat_policy::Policy,
         caller: &PolicyCaller<'_>,
+        ctx: &Context<'_>,
         kind: ListKind,
         idx: usize,
         name: &str,
@@ -111,13 +113,17 @@ impl Session {
             name,
             hints,
         };
-        let ctx = Context {
-            arguments: None,
-            now_unix: now_unix(),
-            source: None,
-            session: None,
-        };
-        policy.visible(caller, &target, &ctx)
+        policy.visible(caller, &target, ctx)
+    }
+}
+
+/// The context a list is filtered in: no arguments (the call's are not known yet).
+pub(super) fn list_context(caller: &Caller) -> Context<'static> {
+    Context {
+        arguments: None,
+        now_unix: now_unix(),
+        source: caller.source,
+        session: None,
     }
 }
 

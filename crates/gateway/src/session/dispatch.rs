@@ -8,7 +8,7 @@ use moat_proto::{Id, Notification, RawValue, Request, Response, codes, object_fi
 use moat_upstream::CallOptions;
 use serde_json::{Value, json};
 
-use super::authorize::{Authorized, policy_caller};
+use super::authorize::{Authorized, list_context, policy_caller};
 use super::slot::moat_request_meta;
 use super::{Mode, Outbox, Route, Session, error_response};
 use crate::auth::Caller;
@@ -338,9 +338,10 @@ impl Session {
         let policy = self.gateway.policy.load_full();
         let merged = match (&policy, caller) {
             (Some(policy), Some(caller)) => {
-                let who = policy_caller(caller.0.as_deref());
+                let who = policy_caller(caller.principal.as_deref());
+                let ctx = list_context(caller);
                 let keep = |idx: usize, name: &str, hints| {
-                    self.shows(policy, &who, kind, idx, name, hints)
+                    self.shows(policy, &who, &ctx, kind, idx, name, hints)
                 };
                 merge_filtered(kind, &self.names, pages, true, Some(&keep))
             }

@@ -121,7 +121,7 @@ impl Session {
             Mode::Stateless,
             ProtocolVersion::V2026_07_28,
             json!({}),
-            Caller(None),
+            Caller::default(),
         )
     }
 
