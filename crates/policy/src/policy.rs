@@ -60,6 +60,11 @@ impl Policy {
         })
     }
 
+    /// Whether `server`'s tool annotations are believed (only then do they matter).
+    pub fn trusts(&self, server: &str) -> bool {
+        self.servers.get(server).is_some_and(|s| s.trusted)
+    }
+
     /// Every Cedar policy with its owner and review date.
     pub fn cedar_policies(&self) -> &[PolicyInfo] {
         self.cedar.as_ref().map_or(&[], CedarRules::info)

@@ -1,6 +1,6 @@
 //! The authorization stage: an operation that names a tool, prompt or resource is decided by the
 //! policy before it is routed, and only an [`Authorized`] request reaches dispatch. Lists are
-//! filtered in dispatch with the same policy (`visible`).
+//! filtered in dispatch with the same policy (`Policy::visible`).
 
 use std::sync::Arc;
 
@@ -55,7 +55,8 @@ impl Session {
             return pass(req, None);
         };
         let server = self.names.server(idx);
-        let hints = if kind == ListKind::Tools {
+        // Annotations matter only where they are believed.
+        let hints = if kind == ListKind::Tools && policy.trusts(server) {
             self.hints_of(&name).await
         } else {
             Hints::default()
@@ -92,28 +93,6 @@ impl Session {
             .list(ListKind::Tools, self.internal_params(), Id::Num(0), None)
             .await;
         self.hints.lock().get(exposed).copied().unwrap_or_default()
-    }
-
-    /// Whether `caller` (in `ctx`, from [`list_context`]) may see an entry of `kind` named
-    /// `name` on server `idx`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn shows(
-        &self,
-        policy: &moat_policy::Policy,
-        caller: &PolicyCaller<'_>,
-        ctx: &Context<'_>,
-        kind: ListKind,
-        idx: usize,
-        name: &str,
-        hints: Hints,
-    ) -> bool {
-        let target = Target {
-            server: self.names.server(idx),
-            kind: policy_kind(kind),
-            name,
-            hints,
-        };
-        policy.visible(caller, &target, ctx)
     }
 }
 

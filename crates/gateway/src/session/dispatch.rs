@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use moat_policy::Target;
 use moat_proto::{Id, Notification, RawValue, Request, Response, codes, object_field, with_field};
 use moat_upstream::CallOptions;
 use serde_json::{Value, json};
 
-use super::authorize::{Authorized, list_context, policy_caller};
+use super::authorize::{Authorized, list_context, policy_caller, policy_kind};
 use super::slot::moat_request_meta;
 use super::{Mode, Outbox, Route, Session, error_response};
 use crate::auth::Caller;
@@ -341,7 +342,13 @@ impl Session {
                 let who = policy_caller(caller.principal.as_deref());
                 let ctx = list_context(caller);
                 let keep = |idx: usize, name: &str, hints| {
-                    self.shows(policy, &who, &ctx, kind, idx, name, hints)
+                    let target = Target {
+                        server: self.names.server(idx),
+                        kind: policy_kind(kind),
+                        name,
+                        hints,
+                    };
+                    policy.visible(&who, &target, &ctx)
                 };
                 merge_filtered(kind, &self.names, pages, true, Some(&keep))
             }
@@ -356,8 +363,10 @@ impl Session {
             let mut hints = self.hints.lock();
             for e in merged.entries {
                 if kind == ListKind::Tools {
+                    if policy.is_some() {
+                        hints.insert(e.exposed.clone(), e.hints);
+                    }
                     param_headers.insert(e.exposed.clone(), e.param_headers);
-                    hints.insert(e.exposed.clone(), e.hints);
                 }
                 index.insert((kind, e.exposed), (e.server, e.original));
             }
