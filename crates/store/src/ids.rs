@@ -67,23 +67,33 @@ text_id! {
 }
 
 text_id! {
+    /// One call held for a human's approval.
+    ApprovalId
+}
+
+text_id! {
+    /// One standing consent to a tool.
+    ToolConsentId
+}
+
+text_id! {
     /// A signing key's `kid`, as published in the JWKS.
     KeyId
 }
 
-impl FamilyId {
-    /// A fresh random id (128 bits, hex).
-    pub fn generate() -> Self {
-        Self(random_hex())
-    }
+/// Ids moat makes up: 128 random bits, hex.
+macro_rules! generated_id {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// A fresh random id (128 bits, hex).
+            pub fn generate() -> Self {
+                Self(random_hex())
+            }
+        }
+    )*};
 }
 
-impl ConsentId {
-    /// A fresh random id (128 bits, hex).
-    pub fn generate() -> Self {
-        Self(random_hex())
-    }
-}
+generated_id!(FamilyId, ConsentId, ApprovalId, ToolConsentId);
 
 fn random_hex() -> String {
     let mut bytes = [0u8; 16];

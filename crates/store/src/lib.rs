@@ -4,7 +4,7 @@
 //! [`Store::open`] connects and applies the versioned migrations of `migrations/<backend>/`;
 //! each concern then has a handle ([`Store::agents`], [`Store::clients`],
 //! [`Store::refresh_tokens`], [`Store::consents`], [`Store::signing_keys`],
-//! [`Store::revocations`]). Secrets never reach
+//! [`Store::revocations`], [`Store::approvals`], [`Store::tool_consents`]). Secrets never reach
 //! the database in the clear: tokens are stored as SHA-256 ([`TokenHash`]), client secrets as
 //! argon2id ([`SecretHash`]). See the crate's README for the schema and how to add a migration.
 
@@ -13,6 +13,7 @@
 mod backend;
 
 mod agents;
+mod approvals;
 mod clients;
 pub mod clock;
 mod consents;
@@ -24,12 +25,14 @@ mod revocations;
 mod scopes;
 mod secret;
 mod store;
+mod tool_consents;
 
 pub use agents::{Admission, Agent, AgentStatus, Agents, NewAgent};
+pub use approvals::{Approval, ApprovalChannel, ApprovalStatus, Approvals, NewApproval, Verdict};
 pub use clients::{Clients, GrantType, NewOAuthClient, OAuthClient};
 pub use consents::{Consent, Consents, NewConsent};
 pub use error::StoreError;
-pub use ids::{ClientId, ConsentId, FamilyId, KeyId, Subject};
+pub use ids::{ApprovalId, ClientId, ConsentId, FamilyId, KeyId, Subject, ToolConsentId};
 pub use keys::{NewSigningKey, PrivateKeyDer, SigningAlgorithm, SigningKey, SigningKeys};
 pub use refresh::{
     NewRefreshToken, NextRefreshToken, RefreshToken, RefreshTokenFamily, RefreshTokens,
@@ -39,6 +42,7 @@ pub use revocations::{Revocations, RevokedToken};
 pub use scopes::Scopes;
 pub use secret::{OpaqueToken, SecretHash, TokenHash};
 pub use store::{BackendKind, Store};
+pub use tool_consents::{NewToolConsent, ToolConsent, ToolConsents};
 
 /// Re-exported so callers name the same time types as the store.
 pub use chrono;

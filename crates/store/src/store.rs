@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, PgConnection};
 
 use crate::agents::Agents;
+use crate::approvals::Approvals;
 use crate::backend::{Backend, on_backend};
 use crate::clients::Clients;
 use crate::consents::Consents;
@@ -17,6 +18,7 @@ use crate::error::StoreError;
 use crate::keys::SigningKeys;
 use crate::refresh::RefreshTokens;
 use crate::revocations::Revocations;
+use crate::tool_consents::ToolConsents;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -201,6 +203,16 @@ impl Store {
     /// Access tokens revoked before their expiry.
     pub fn revocations(&self) -> Revocations<'_> {
         Revocations::new(self)
+    }
+
+    /// Tool calls held for a human's approval, pending and decided.
+    pub fn approvals(&self) -> Approvals<'_> {
+        Approvals::new(self)
+    }
+
+    /// Standing consents of users to agents' use of tools.
+    pub fn tool_consents(&self) -> ToolConsents<'_> {
+        ToolConsents::new(self)
     }
 }
 

@@ -2,6 +2,7 @@
 //! a temporary file) and `postgres.rs` (one schema per test).
 
 pub(crate) mod agents;
+pub(crate) mod approvals;
 pub(crate) mod clients;
 pub(crate) mod consents;
 pub(crate) mod keys;
@@ -72,6 +73,15 @@ macro_rules! for_each_case {
         $case!(
             keys_refuse_duplicates_and_bad_jwk,
             keys::refuse_duplicates_and_bad_jwk
+        );
+        $case!(approvals_hold_decide_once, approvals::hold_decide_once);
+        $case!(
+            approvals_past_deadline_cannot_be_approved,
+            approvals::past_deadline_cannot_be_approved
+        );
+        $case!(
+            tool_consents_cover_and_lapse,
+            approvals::standing_consents_cover_and_lapse
         );
         $case!(
             revocations_revoke_follow_and_purge,
