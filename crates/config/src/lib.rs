@@ -18,7 +18,9 @@ pub use auth::{
     AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
 };
 pub use error::ConfigError;
-pub use policy::{Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy};
+pub use policy::{
+    ApprovalRule, ApprovalSettings, Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy,
+};
 pub use scopes::{ScopeDef, ScopeDictionary, is_broad};
 pub use secret::{SecretError, SecretRef, Value};
 pub use snapshot::{Config, HostPolicy, PrefixMode, TlsConfig};

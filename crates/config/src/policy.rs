@@ -4,9 +4,11 @@
 use indexmap::IndexMap;
 
 use crate::error::ConfigError;
-use crate::raw::{RawPolicy, RawRole, RawServerPolicy};
+use std::time::Duration;
+
+use crate::raw::{RawApproval, RawPolicy, RawRole, RawServerPolicy};
 use crate::scopes::ScopeDictionary;
-use crate::upstream::UpstreamConfig;
+use crate::upstream::{UpstreamConfig, parse_duration};
 
 /// How sensitive a server's or tool's data is, least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,6 +112,82 @@ pub struct PolicyConfig {
     pub servers: IndexMap<String, ServerPolicy>,
     /// Roles in config order.
     pub roles: Vec<RoleConfig>,
+    /// How held calls are approved.
+    pub approval: ApprovalSettings,
+}
+
+/// Which of a server's tool calls need a human's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalRule {
+    /// Tools the server announces as destructive (believed from a trusted server; from any
+    /// other only when it says `destructiveHint: true`, a claim that cannot lower the bar).
+    Destructive,
+    /// Every tool call.
+    Always,
+    /// None (Cedar `@require_approval` rules still apply).
+    Never,
+}
+
+impl ApprovalRule {
+    fn parse(s: &str, field: &str) -> Result<Self, ConfigError> {
+        match s {
+            "destructive" => Ok(Self::Destructive),
+            "always" => Ok(Self::Always),
+            "never" => Ok(Self::Never),
+            _ => Err(ConfigError::new(
+                field,
+                format!("{s:?} is not one of destructive, always, never"),
+            )),
+        }
+    }
+}
+
+/// How held calls wait for a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalSettings {
+    /// A held call not decided within this is denied.
+    pub timeout: Duration,
+    /// The longest standing consent a user may give while approving one call.
+    pub remember_max: Duration,
+}
+
+/// Longest wait for an approval: an HTTP request held longer outlives most clients and proxies.
+const MAX_APPROVAL_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Longest standing consent given from an approval prompt: a week.
+const MAX_REMEMBER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl ApprovalSettings {
+    fn from_raw(raw: Option<RawApproval>) -> Result<Self, ConfigError> {
+        let raw = raw.unwrap_or_default();
+        let timeout = match raw.timeout {
+            Some(t) => parse_duration(&t, "policy.approval.timeout")?,
+            None => Duration::from_secs(300),
+        };
+        if timeout > MAX_APPROVAL_TIMEOUT {
+            return Err(ConfigError::new(
+                "policy.approval.timeout",
+                "must be at most 1h",
+            ));
+        }
+        let field = "policy.approval.remember_max";
+        let remember_max = match raw.remember_max {
+            // Zero is allowed here: it turns standing consent from approval prompts off.
+            Some(t) => humantime::parse_duration(&t).map_err(|_| {
+                ConfigError::new(field, format!("{t:?} is not a duration such as 8h or 0s"))
+            })?,
+            None => Duration::from_secs(8 * 3600),
+        };
+        if remember_max > MAX_REMEMBER {
+            return Err(ConfigError::new(
+                field,
+                "must be at most 7d (0s: users cannot give standing consent)",
+            ));
+        }
+        Ok(Self {
+            timeout,
+            remember_max,
+        })
+    }
 }
 
 /// Policy for one upstream server.
@@ -125,6 +203,8 @@ pub struct ServerPolicy {
     pub read_scopes: Vec<String>,
     /// Scopes for every other tool.
     pub write_scopes: Vec<String>,
+    /// Which tool calls need a human's approval.
+    pub require_approval: ApprovalRule,
     /// Per tool, by the server's own name.
     pub tools: IndexMap<String, ToolPolicy>,
 }
@@ -136,6 +216,8 @@ pub struct ToolPolicy {
     pub scopes: Option<Vec<String>>,
     /// Label instead of the server's.
     pub label: Option<Label>,
+    /// Whether a call needs approval, instead of the server's rule.
+    pub require_approval: Option<bool>,
 }
 
 /// A named role.
@@ -201,6 +283,7 @@ impl PolicyConfig {
             cedar_files,
             servers,
             roles,
+            approval: ApprovalSettings::from_raw(raw.approval)?,
         })
     }
 
@@ -214,6 +297,11 @@ impl PolicyConfig {
             if s.dry_run {
                 out.push(format!(
                     "policy.servers.{name}.dry_run is on: its denials are only logged"
+                ));
+            }
+            if !s.trusted && s.require_approval == ApprovalRule::Destructive {
+                out.push(format!(
+                    "policy.servers.{name} is not trusted: only its tools marked destructiveHint: true are held for approval (trusted: true believes its annotations; require_approval: always holds every call)"
                 ));
             }
             let all = s.read_scopes.iter().chain(&s.write_scopes);
@@ -272,11 +360,17 @@ fn server(
             ToolPolicy {
                 scopes: t.scopes,
                 label,
+                require_approval: t.require_approval,
             },
         );
     }
+    let require_approval = match raw.require_approval {
+        Some(r) => ApprovalRule::parse(&r, &format!("{at}.require_approval"))?,
+        None => ApprovalRule::Destructive,
+    };
     Ok(ServerPolicy {
         label,
+        require_approval,
         trusted: raw.trusted.unwrap_or(false),
         dry_run: raw.dry_run.unwrap_or(false),
         read_scopes,

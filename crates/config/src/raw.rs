@@ -49,6 +49,8 @@ pub struct RawPolicy {
     /// Per upstream server: label, trust in its annotations, scopes per tool.
     #[serde(default)]
     pub servers: IndexMap<String, RawServerPolicy>,
+    /// How calls that need a human's approval are asked and how long they wait.
+    pub approval: Option<RawApproval>,
     /// Named roles granting tools, prompts and resources to agents, users and groups.
     #[serde(default)]
     pub roles: IndexMap<String, RawRole>,
@@ -68,6 +70,8 @@ pub struct RawServerPolicy {
     pub read_scopes: Option<Vec<String>>,
     /// Scopes any other tool needs (default `<server>:write`).
     pub write_scopes: Option<Vec<String>>,
+    /// Which tool calls need a human's approval: `destructive` (default), `always` or `never`.
+    pub require_approval: Option<String>,
     /// Per tool, by the server's own name for it.
     #[serde(default)]
     pub tools: IndexMap<String, RawToolPolicy>,
@@ -81,6 +85,18 @@ pub struct RawToolPolicy {
     pub scopes: Option<Vec<String>>,
     /// Data sensitivity, instead of the server's.
     pub label: Option<String>,
+    /// Whether calling it needs a human's approval, instead of the server's rule.
+    pub require_approval: Option<bool>,
+}
+
+/// Human approval of calls the policy holds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    /// How long a held call waits for a decision before it is denied (default `5m`).
+    pub timeout: Option<String>,
+    /// The longest standing consent a user may give while approving a call (default `8h`).
+    pub remember_max: Option<String>,
 }
 
 /// A named role.

@@ -26,10 +26,39 @@ pub(crate) fn decided(
             target: "moat::governance", event = "decision", verdict = "deny", session, agent,
             user, method, server, name, rules, reason = %decision.reason, "denied"
         ),
+        Verdict::Hold => tracing::info!(
+            target: "moat::governance", event = "decision", verdict = "hold", session, agent,
+            user, method, server, name, rules, reason = %decision.reason,
+            "held for a human's approval"
+        ),
         Verdict::WouldDeny => tracing::warn!(
             target: "moat::governance", event = "decision", verdict = "would_deny", session,
             agent, user, method, server, name, rules, reason = %decision.reason,
             "would deny (dry run): let through"
+        ),
+    }
+}
+
+/// How a held call ended: `status` is how it was approved (`consent`, `elicitation`,
+/// `queue`) or why not (`denied`, `expired`, `cancelled`, `refused`, `unaskable`); `detail` says
+/// who decided or why. The arguments appear only as their hash.
+pub(crate) fn approval(
+    session: &str,
+    agent: &str,
+    server: &str,
+    tool: &str,
+    arguments_sha256: &str,
+    status: &str,
+    detail: &str,
+) {
+    match status {
+        "consent" | "elicitation" | "queue" => tracing::info!(
+            target: "moat::governance", event = "approval", status = "approved", via = status,
+            session, agent, server, tool, arguments_sha256, by = detail, "held call approved"
+        ),
+        _ => tracing::warn!(
+            target: "moat::governance", event = "approval", status, session, agent, server, tool,
+            arguments_sha256, reason = detail, "held call not approved"
         ),
     }
 }

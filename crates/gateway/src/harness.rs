@@ -79,11 +79,14 @@ impl Harness {
         let req = Request::new(Id::Num(1), method, params);
         let (outbox, _) = tokio::sync::mpsc::unbounded_channel();
         let response = match session.authorize(req, caller).await {
-            Ok(authorized) => {
-                session
-                    .handle_request(authorized, &outbox, &Default::default())
-                    .await
-            }
+            Ok(authorized) => match session.clear(authorized, &outbox).await {
+                Ok(cleared) => {
+                    session
+                        .handle_request(cleared, &outbox, &Default::default())
+                        .await
+                }
+                Err(refused) => refused,
+            },
             Err(refused) => refused.response,
         };
         serde_json::from_str(&Message::from(response).to_json()).unwrap_or(Value::Null)

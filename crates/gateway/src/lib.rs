@@ -57,7 +57,7 @@ pub enum GatewayError {
 pub struct Options {
     /// The moat executable (built-in servers run as its child processes).
     pub self_exe: PathBuf,
-    /// The store, for the agent registry (when authentication is on).
+    /// The store: the agent registry (when authentication is on) and the approval queue.
     pub store: Option<moat_store::Store>,
     /// The compiled authorization policy, when the config has one.
     pub policy: Option<Arc<moat_policy::Policy>>,
@@ -106,14 +106,19 @@ impl Gateway {
             started: std::time::Instant::now(),
             legacy: dashmap::DashMap::new(),
             policy: arc_swap::ArcSwapOption::new(options.policy),
+            approval_store: options.store.clone(),
         };
         Ok(Self {
             state: Arc::new(state),
         })
     }
 
-    /// The pipeline without a listener, for `moat test`.
-    pub fn harness(self) -> Harness {
+    /// The pipeline without a listener, for `moat test`. Held calls are refused as needing
+    /// approval (`-32033`) instead of waiting in the queue.
+    pub fn harness(mut self) -> Harness {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.approval_store = None;
+        }
         Harness::new(self.state)
     }
 

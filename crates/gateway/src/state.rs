@@ -25,6 +25,9 @@ pub(crate) struct GatewayState {
     /// The authorization policy, read per request so a reload reaches open sessions; `None`
     /// when the config has no `policy:`.
     pub(crate) policy: ArcSwapOption<moat_policy::Policy>,
+    /// Where held calls wait for an operator and decisions are recorded; `None` when there is
+    /// no store (and in `moat test`): a held call that cannot be elicited is then refused.
+    pub(crate) approval_store: Option<moat_store::Store>,
     /// Open legacy HTTP+SSE connections by their session id.
     pub(crate) legacy: DashMap<Arc<str>, crate::http::legacy_sse::LegacyClient>,
 }

@@ -26,23 +26,33 @@ pub(crate) fn store_url(
     })
 }
 
-pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
-    // The config gives the store's default place and the scope dictionary grants are held to.
-    let config = match (&args.store, &args.config) {
+/// The store a command names with `--store`, else its config's (`--config`, else the bundled
+/// default), and the config when one was read.
+pub(crate) async fn open_store(
+    store: Option<&str>,
+    config_path: Option<&std::path::Path>,
+) -> Result<(Option<moat_config::Config>, Store)> {
+    let config = match (store, config_path) {
         (Some(_), None) => None,
         _ => Some(config_args::load(
-            args.config.as_deref(),
+            config_path,
             &config_args::Overrides::default(),
         )?),
     };
-    let url = match (&args.store, &config) {
-        (Some(url), _) => url.clone(),
-        (None, Some(config)) => store_url(config, args.config.as_deref()),
+    let url = match (store, &config) {
+        (Some(url), _) => url.to_owned(),
+        (None, Some(config)) => store_url(config, config_path),
         (None, None) => bail!("name a store with --store or a config with --config"),
     };
     let store = Store::open(&url)
         .await
         .with_context(|| format!("cannot open the store {url}"))?;
+    Ok((config, store))
+}
+
+pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
+    // The config gives the store's default place and the scope dictionary grants are held to.
+    let (config, store) = open_store(args.store.as_deref(), args.config.as_deref()).await?;
     let agents = store.agents();
     match args.command {
         AgentsCommand::List { status } => {

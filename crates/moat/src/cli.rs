@@ -20,6 +20,10 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// The agent registry: every non-human identity, its owner, scopes and status.
     Agents(AgentsArgs),
+    /// Tool calls held for a human's approval: list them, approve or deny one.
+    Approvals(ApprovalsArgs),
+    /// Standing consents: an agent may call a tool (for a user) without asking, until a time.
+    Consents(ConsentsArgs),
     /// Access tokens of the built-in authorization server: mint one for a script, or revoke one.
     Token(TokenArgs),
     /// The built-in authorization server's signing keys.
@@ -210,4 +214,103 @@ pub(crate) enum KeysCommand {
     },
     /// Lists the keys: active, retired and still published, or expired.
     List,
+}
+
+/// Which store a command works on, and how it prints.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// Config file whose store to use (default: the bundled default's).
+    #[arg(long, short = 'c', global = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// The store's URL, overriding the config (sqlite://PATH or postgres://…).
+    #[arg(long, global = true)]
+    pub(crate) store: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApprovalsArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    #[command(subcommand)]
+    pub(crate) command: ApprovalsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApprovalsCommand {
+    /// Held calls, newest first: the pending ones (default) or all.
+    List {
+        /// Decided, expired and cancelled ones too.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One held call, with its arguments.
+    Show {
+        /// The approval's id.
+        id: String,
+    },
+    /// Lets a pending call go ahead (every moat on this store sees it within a second).
+    Approve {
+        /// The approval's id.
+        id: String,
+        /// Who approves (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// Why, for the record.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Refuses a pending call.
+    Deny {
+        /// The approval's id.
+        id: String,
+        /// Who refuses (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// Why, for the record (the agent is told).
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsentsArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    #[command(subcommand)]
+    pub(crate) command: ConsentsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConsentsCommand {
+    /// Standing consents in force.
+    List,
+    /// Lets an agent call a tool without approval, for a while.
+    Grant {
+        /// The agent (OAuth client id; `anonymous` when authentication is off).
+        #[arg(long)]
+        agent: String,
+        /// The user it acts for (omit: the agent acting for itself).
+        #[arg(long)]
+        user: Option<String>,
+        /// The tool as SERVER/TOOL, under the server's own name for it.
+        #[arg(long)]
+        tool: String,
+        /// How long, e.g. 8h (at most 30d).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Who consents (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Ends a standing consent at once.
+    Revoke {
+        /// The consent's id.
+        id: String,
+    },
 }

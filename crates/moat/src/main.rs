@@ -1,6 +1,7 @@
 //! The `moat` command line: a thin layer over the library crates.
 
 mod agents_cmd;
+mod approvals_cmd;
 mod cli;
 mod config_args;
 mod policy_load;
@@ -82,6 +83,8 @@ async fn run(cli: Cli) -> Result<()> {
             check_policy(&config, args.config.as_deref())
         }
         Command::Agents(args) => agents_cmd::run(args).await,
+        Command::Approvals(args) => approvals_cmd::approvals(args).await,
+        Command::Consents(args) => approvals_cmd::consents(args).await,
         Command::Token(args) => token_cmd::token(args).await,
         Command::Keys(args) => token_cmd::keys(args).await,
         Command::HashPassword => token_cmd::hash_password(),
@@ -113,9 +116,10 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
         );
     }
     let self_exe = std::env::current_exe().context("cannot locate the moat executable")?;
-    // The agent registry lives in the store; it matters once callers are authenticated.
-    let store = match (&config.auth, &config.store) {
-        (None, None) => None,
+    // The agent registry lives in the store (it matters once callers are authenticated), and
+    // so does the queue of calls the policy holds for approval.
+    let store = match (&config.auth, &config.store, &config.policy) {
+        (None, None, None) => None,
         _ => {
             let url = agents_cmd::store_url(&config, args.config.as_deref());
             let store = moat_store::Store::open(&url)

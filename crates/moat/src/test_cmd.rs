@@ -67,6 +67,18 @@ struct Expect {
 enum Outcome {
     Allow,
     Deny,
+    /// Held for a human's approval (`moat test` never waits for one).
+    ApprovalRequired,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+            Self::ApprovalRequired => "approval_required",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,7 +158,7 @@ fn request_of(case: &Case) -> (String, Value) {
 /// What happened, in the table's words.
 fn got(response: &Value) -> String {
     match denial(response) {
-        Some(rules) => format!("deny ({})", rules.join(", ")),
+        Some((outcome, rules)) => format!("{} ({})", outcome.as_str(), rules.join(", ")),
         None if response.get("result").is_some() => "allow".into(),
         None => format!(
             "error: {}",
@@ -155,22 +167,21 @@ fn got(response: &Value) -> String {
     }
 }
 
-/// The deciding rules, when the policy refused.
-fn denial(response: &Value) -> Option<Vec<String>> {
-    let code = response["error"]["code"].as_i64()?;
-    if code != i64::from(moat_proto::codes::POLICY_DENIED)
-        && code != i64::from(moat_proto::codes::INSUFFICIENT_SCOPE)
-    {
-        return None;
-    }
+/// The outcome a policy's error stands for, and the deciding rules.
+fn denial(response: &Value) -> Option<(Outcome, Vec<String>)> {
+    let code = i32::try_from(response["error"]["code"].as_i64()?).ok()?;
+    let outcome = match code {
+        moat_proto::codes::POLICY_DENIED | moat_proto::codes::INSUFFICIENT_SCOPE => Outcome::Deny,
+        moat_proto::codes::APPROVAL_REQUIRED => Outcome::ApprovalRequired,
+        _ => return None,
+    };
     let rules = response["error"]["data"]["rules"].as_array()?;
-    Some(
-        rules
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-    )
+    let rules = rules
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    Some((outcome, rules))
 }
 
 /// `Ok` when the response is what the case expects, else what differs.
@@ -178,12 +189,12 @@ fn check(case: &Case, response: &Value) -> Result<(), String> {
     let expect = &case.expect;
     let result = response.get("result");
     match (expect.outcome, denial(response), result) {
-        (Outcome::Deny, Some(rules), _) => match &expect.rule {
+        (wanted, Some((outcome, rules)), _) if wanted == outcome => match &expect.rule {
             Some(r) if !rules.contains(r) => Err(format!("decided by {rules:?}, not {r:?}")),
             _ => Ok(()),
         },
         (Outcome::Allow, None, Some(result)) => check_result(expect, result),
-        (_, _, _) => Err(format!("expected {:?}", expect.outcome).to_lowercase()),
+        (_, _, _) => Err(format!("expected {}", expect.outcome.as_str())),
     }
 }
 
@@ -253,16 +264,19 @@ fn print_table(rows: &[(&Case, String, Result<(), String>)]) {
         .unwrap_or(4)
         .max(4);
     println!(
-        "{:<width$}  {:<8}  {:<40}  result",
+        "{:<width$}  {:<17}  {:<40}  result",
         "case", "expected", "got"
     );
     for (case, got, verdict) in rows {
-        let expected = format!("{:?}", case.expect.outcome).to_lowercase();
+        let expected = case.expect.outcome.as_str().to_owned();
         let verdict = match verdict {
             Ok(()) => "ok".to_owned(),
             Err(why) => format!("MISMATCH: {why}"),
         };
-        println!("{:<width$}  {expected:<8}  {got:<40}  {verdict}", case.name);
+        println!(
+            "{:<width$}  {expected:<17}  {got:<40}  {verdict}",
+            case.name
+        );
     }
 }
 
@@ -299,6 +313,14 @@ mod tests {
         assert!(check(&deny, &failed).is_err());
         assert!(check(&allow, &failed).is_err());
         assert_eq!(got(&failed), "error: unknown tool: x");
+        // A hold is its own outcome, with the rule that held it.
+        let held = json!({"error": {"code": -32033, "message": "approval required", "data": {"rules": ["approval:demo:always"]}}});
+        let hold =
+            case("name: h\nexpect: {outcome: approval_required, rule: approval:demo:always}\n");
+        assert_eq!(check(&hold, &held), Ok(()));
+        assert!(check(&deny, &held).is_err());
+        assert!(check(&hold, &denied).is_err());
+        assert!(check(&hold, &allowed).is_err());
     }
 
     #[test]

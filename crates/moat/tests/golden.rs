@@ -29,13 +29,21 @@ fn the_shipped_cases_pass() {
     let out = moat(&["test", "config/examples/policy/cases.yaml"]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{}", text(&out));
-    assert!(stdout.contains("\n11 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.contains("\n12 passed, 0 failed\n"), "{stdout}");
     assert!(!stdout.contains("MISMATCH"), "{stdout}");
     let payload_cap = stdout
         .lines()
         .find(|l| l.starts_with("payload cap refuses 4 KiB"))
         .expect("the payload-cap case");
     assert!(payload_cap.contains("deny (payload-cap)"), "{payload_cap}");
+    let held = stdout
+        .lines()
+        .find(|l| l.starts_with("a 2 KiB payload waits"))
+        .expect("the approval case");
+    assert!(
+        held.contains("approval_required (") && held.contains("large-payload-approval"),
+        "{held}"
+    );
 }
 
 #[test]
@@ -58,7 +66,7 @@ fn a_wrong_expectation_fails_the_run() {
     let out = moat(&["test", file.to_str().expect("path")]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!out.status.success(), "{stdout}");
-    assert!(stdout.contains("\n10 passed, 1 failed\n"), "{stdout}");
+    assert!(stdout.contains("\n11 passed, 1 failed\n"), "{stdout}");
     let line = stdout
         .lines()
         .find(|l| l.starts_with("payload cap refuses 4 KiB"))

@@ -9,6 +9,8 @@ pub enum Verdict {
     Deny,
     /// Would be refused, but the deciding rules are in dry-run mode: let through and logged.
     WouldDeny,
+    /// Allowed once a human approves this exact call; the last rule id is the one that holds it.
+    Hold,
 }
 
 /// One decision.
@@ -40,10 +42,20 @@ impl Decision {
         self.verdict == Verdict::Deny
     }
 
-    /// The same denial, but only logged (dry-run); an allow stays as it is.
+    /// Whether the operation waits for a human's approval.
+    pub fn holds(&self) -> bool {
+        self.verdict == Verdict::Hold
+    }
+
+    /// The same denial or hold, but only logged (dry-run); an allow stays as it is.
     pub(crate) fn dry_run(mut self) -> Self {
-        if self.verdict == Verdict::Deny {
-            self.verdict = Verdict::WouldDeny;
+        match self.verdict {
+            Verdict::Deny => self.verdict = Verdict::WouldDeny,
+            Verdict::Hold => {
+                self.verdict = Verdict::WouldDeny;
+                self.reason = format!("would be held for approval: {}", self.reason);
+            }
+            Verdict::Allow | Verdict::WouldDeny => {}
         }
         self
     }

@@ -7,12 +7,17 @@
 //!   agent, and to the user it acts for;
 //! - **Cedar**: when policies are configured, they must permit and no `forbid` may apply.
 //!
+//! What the layers allow may still be **held** for a human's approval: calls to destructive
+//! tools (as far as the server's annotations are believed), tools or servers configured so, and
+//! calls matched by a Cedar `forbid` annotated `@require_approval`.
+//!
 //! An agent acting for a user gets the intersection: each layer is asked for both, so an agent
 //! can never do for a user what the user could not do (confused-deputy protection).
 //!
 //! Everything here is pure: the policy is compiled from validated config and policy texts read at
 //! the edge; a decision is a function of the request, time included.
 
+mod approval;
 mod cedar;
 mod decision;
 mod pattern;

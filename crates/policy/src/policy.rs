@@ -7,7 +7,7 @@ use crate::cedar::{CedarError, CedarOutcome, CedarPrincipal, CedarRules, CedarSo
 use crate::decision::{Decision, Verdict};
 use crate::request::{Action, Caller, Context, Target};
 use crate::roles::{Holder, Roles};
-use crate::scopes;
+use crate::{approval, scopes};
 
 /// Why a policy cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,9 +60,12 @@ impl Policy {
         })
     }
 
-    /// Whether `server`'s tool annotations are believed (only then do they matter).
-    pub fn trusts(&self, server: &str) -> bool {
-        self.servers.get(server).is_some_and(|s| s.trusted)
+    /// Whether `server`'s tool annotations can change a decision: they are believed (a trusted
+    /// server), or read for `destructiveHint: true` (calls to destructive tools are held).
+    pub fn reads_hints(&self, server: &str) -> bool {
+        self.servers.get(server).is_some_and(|s| {
+            s.trusted || s.require_approval == moat_config::ApprovalRule::Destructive
+        })
     }
 
     /// Every Cedar policy with its owner and review date.
@@ -171,10 +174,24 @@ impl Policy {
         }
         let mut verdict = Verdict::Allow;
         let mut reason = format!("allowed to {what}");
+        let mut held = Vec::new();
+        if action == Action::Call
+            && let Some((rule, why)) = approval::required(server, target)
+        {
+            held.push(rule);
+            reason = why;
+        }
         if let Some(cedar) = &self.cedar {
             let whos = principals(&parties, caller, self.roles.as_ref());
             match cedar.decide(&whos, action, target, server, ctx) {
                 CedarOutcome::Permit(ids) => rules.extend(ids),
+                CedarOutcome::Hold(ids, holding) => {
+                    rules.extend(ids);
+                    if held.is_empty() {
+                        reason = format!("Cedar policy {} requires approval", holding.join(", "));
+                    }
+                    held.extend(holding);
+                }
                 CedarOutcome::WouldForbid(ids) => {
                     verdict = Verdict::WouldDeny;
                     reason = format!(
@@ -192,6 +209,12 @@ impl Policy {
                     };
                 }
             }
+        }
+        // A hold is enforced; a dry-run forbid only logs: the hold wins.
+        if !held.is_empty() {
+            verdict = Verdict::Hold;
+            reason = format!("needs a human's approval to {what}: {reason}");
+            rules.extend(held);
         }
         rules.dedup();
         Decision {

@@ -36,6 +36,12 @@ pub mod codes {
     /// moat: refused because the token lacks scopes (`data.missing_scopes`); over HTTP the
     /// answer is 403 with an `insufficient_scope` challenge.
     pub const INSUFFICIENT_SCOPE: i32 = -32031;
+    /// moat: the call was held for a human's approval and not approved: denied, not decided in
+    /// time, or the approval could not be recorded (`data.approval` has its id and status).
+    pub const APPROVAL_REFUSED: i32 = -32032;
+    /// moat: the call needs a human's approval and there is no way to ask for one (no store
+    /// for the approval queue and no elicitation; `moat test` runs).
+    pub const APPROVAL_REQUIRED: i32 = -32033;
 }
 
 /// A JSON-RPC error object.

@@ -276,3 +276,61 @@ fn upstream_oauth_credentials_are_checked() {
         assert_eq!(load(yaml).unwrap_err().field, field, "{yaml}");
     }
 }
+
+#[test]
+fn approval_settings_are_checked_and_defaulted() {
+    let base = "upstreams:\n  crm:\n    http: {url: 'http://127.0.0.1:1/mcp'}\npolicy:\n";
+    let c = load(&format!("{base}  servers:\n    crm: {{trusted: true}}\n")).expect("valid");
+    let p = c.policy.expect("policy");
+    assert_eq!(p.approval.timeout, std::time::Duration::from_secs(300));
+    assert_eq!(
+        p.approval.remember_max,
+        std::time::Duration::from_secs(8 * 3600)
+    );
+    assert_eq!(
+        p.servers["crm"].require_approval,
+        crate::ApprovalRule::Destructive
+    );
+
+    let c = load(&format!(
+        "{base}  approval: {{timeout: 30s, remember_max: 0s}}\n  servers:\n    crm:\n      require_approval: always\n      tools:\n        lookup: {{require_approval: false}}\n"
+    ))
+    .expect("valid");
+    let p = c.policy.expect("policy");
+    assert_eq!(p.approval.timeout, std::time::Duration::from_secs(30));
+    assert!(p.approval.remember_max.is_zero());
+    assert_eq!(
+        p.servers["crm"].require_approval,
+        crate::ApprovalRule::Always
+    );
+    assert_eq!(
+        p.servers["crm"].tools["lookup"].require_approval,
+        Some(false)
+    );
+
+    for (bad, field) in [
+        ("  approval: {timeout: 0s}\n", "policy.approval.timeout"),
+        ("  approval: {timeout: 2h}\n", "policy.approval.timeout"),
+        (
+            "  approval: {remember_max: 30d}\n",
+            "policy.approval.remember_max",
+        ),
+        (
+            "  servers:\n    crm: {require_approval: sometimes}\n",
+            "policy.servers.crm.require_approval",
+        ),
+    ] {
+        let err = load(&format!("{base}{bad}")).expect_err(bad).to_string();
+        assert!(err.contains(field), "{bad}: {err}");
+    }
+    // An untrusted server's annotations hold only what they mark destructive: said by check.
+    let c = load(&format!("{base}  servers: {{}}\n")).expect("valid");
+    let warnings = c
+        .policy
+        .expect("policy")
+        .warnings(&c.scopes, crate::Date { days: 0 });
+    assert!(
+        warnings.iter().any(|w| w.contains("not trusted")),
+        "{warnings:?}"
+    );
+}

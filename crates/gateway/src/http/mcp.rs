@@ -205,8 +205,9 @@ pub(super) fn insufficient_scope(state: &GatewayState, refused: Refused) -> Http
     resp
 }
 
-/// One request's work: its answer goes to `tx`; it ends early, dropping the upstream call (which
-/// cancels it), when nobody listens on `tx` any more.
+/// One request's work — a human's approval first, where the policy held it — with its answer
+/// to `tx`; it ends early, dropping the upstream call (which cancels it) or the wait for an
+/// approval (which is then marked cancelled), when nobody listens on `tx` any more.
 async fn request_work(
     session: Arc<Session>,
     authorized: Authorized,
@@ -214,12 +215,14 @@ async fn request_work(
     options: CallOptions,
 ) {
     let work = async {
+        let cleared = match session.clear(authorized, &tx).await {
+            Ok(cleared) => cleared,
+            Err(refused) => return refused,
+        };
         match session.mode {
-            crate::session::Mode::Stateful => {
-                session.handle_request(authorized, &tx, &options).await
-            }
+            crate::session::Mode::Stateful => session.handle_request(cleared, &tx, &options).await,
             crate::session::Mode::Stateless => {
-                session.handle_stateless(authorized, &tx, &options).await
+                session.handle_stateless(cleared, &tx, &options).await
             }
         }
     };

@@ -9,6 +9,7 @@ use moat_proto::{ErrorObject, Id, RawValue, Request, Response, codes, object_fie
 use serde_json::{Value, json};
 
 use super::Session;
+use super::approval::Held;
 use crate::auth::Caller;
 use crate::events;
 use crate::federation::lists::ListKind;
@@ -21,7 +22,13 @@ pub(crate) struct Authorized {
     /// Who sent it (the current request's token, which may carry more scopes than the one that
     /// opened the session).
     pub(super) caller: Caller,
+    /// Set when the policy holds the call for a human's approval (`Session::clear` asks).
+    pub(super) held: Option<Held>,
 }
+
+/// A request that may be dispatched: authorized, and approved where it was held. Only
+/// `Session::clear` makes one.
+pub(crate) struct Cleared(pub(super) Authorized);
 
 /// A request the policy refused: the JSON-RPC answer, and the scopes whose absence was the
 /// reason (for the HTTP 403 challenge).
@@ -42,6 +49,7 @@ impl Session {
                 req,
                 target,
                 caller: caller.clone(),
+                held: None,
             })
         };
         let Some(policy) = self.gateway.policy.load_full() else {
@@ -55,8 +63,8 @@ impl Session {
             return pass(req, None);
         };
         let server = self.names.server(idx);
-        // Annotations matter only where they are believed.
-        let hints = if kind == ListKind::Tools && policy.trusts(server) {
+        // Annotations matter only where they can change the decision.
+        let hints = if kind == ListKind::Tools && policy.reads_hints(server) {
             self.hints_of(&name).await
         } else {
             Hints::default()
@@ -81,7 +89,19 @@ impl Session {
         if decision.blocks() {
             return Err(refusal(req.id, decision));
         }
-        pass(req, Some((idx, original)))
+        let held = decision.holds().then(|| Held {
+            server: server.to_owned(),
+            tool: original.clone(),
+            arguments,
+            rules: decision.rules,
+            reason: decision.reason,
+        });
+        Ok(Authorized {
+            req,
+            target: Some((idx, original)),
+            caller,
+            held,
+        })
     }
 
     /// A tool's announced annotations, listing the tools once if the name is new.

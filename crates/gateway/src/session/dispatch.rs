@@ -9,7 +9,7 @@ use moat_proto::{Id, Notification, RawValue, Request, Response, codes, object_fi
 use moat_upstream::CallOptions;
 use serde_json::{Value, json};
 
-use super::authorize::{Authorized, list_context, policy_caller, policy_kind};
+use super::authorize::{Authorized, Cleared, list_context, policy_caller, policy_kind};
 use super::slot::moat_request_meta;
 use super::{Mode, Outbox, Route, Session, error_response};
 use crate::auth::Caller;
@@ -25,19 +25,20 @@ fn raw_str(s: &str) -> Box<RawValue> {
 }
 
 impl Session {
-    /// Answers one authorized client request (never fails: every problem becomes a JSON-RPC
+    /// Answers one cleared client request (never fails: every problem becomes a JSON-RPC
     /// error).
     pub(crate) async fn handle_request(
         self: &Arc<Self>,
-        authorized: Authorized,
+        cleared: Cleared,
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
-        let Authorized {
+        let Cleared(Authorized {
             req,
             target,
             caller,
-        } = authorized;
+            ..
+        }) = cleared;
         let Request {
             id, method, params, ..
         } = req;

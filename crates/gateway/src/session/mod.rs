@@ -6,6 +6,7 @@
 //! clients (2026-07-28) share one stateless `Session` whose upstream connections carry no
 //! per-client state.
 
+mod approval;
 mod authorize;
 mod dispatch;
 mod events;
@@ -25,10 +26,10 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-pub(crate) use authorize::{Authorized, Refused};
+pub(crate) use authorize::{Authorized, Cleared, Refused};
 pub(crate) use events::{EventLog, frame};
 pub(crate) use routes::Outbox;
-use routes::{Route, Routes};
+use routes::{Pending, Route, Routes};
 use slot::{Live, Slot};
 pub(crate) use stateless::{RoutingHeaders, http_status};
 
@@ -366,9 +367,17 @@ impl Session {
         let Some(Id::Num(id)) = response.id else {
             return;
         };
-        let Some((idx, upstream_id)) = self.routes.take_server_request(id) else {
-            tracing::debug!(session = %self.id, id, "client answered a request moat did not send");
-            return;
+        let (idx, upstream_id) = match self.routes.take_server_request(id) {
+            Some(Pending::Upstream(idx, upstream_id)) => (idx, upstream_id),
+            Some(Pending::Moat(waiting)) => {
+                // The waiting call may have given up meanwhile; then the answer is moot.
+                let _ = waiting.send(response);
+                return;
+            }
+            None => {
+                tracing::debug!(session = %self.id, id, "client answered a request moat did not send");
+                return;
+            }
         };
         let delivered = self.slots[idx]
             .current()

@@ -6,7 +6,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use moat_proto::{Id, Message};
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A request sent to the client, waiting for its answer.
+pub(crate) enum Pending {
+    /// An upstream server's, under moat's id: (upstream index, the server's own id).
+    Upstream(usize, Id),
+    /// moat's own (elicitation for an approval): the answer goes to the waiting call.
+    Moat(oneshot::Sender<moat_proto::Response>),
+}
 
 /// The client-bound stream of one POST (or the GET stream).
 pub(crate) type Outbox = mpsc::UnboundedSender<Message>;
@@ -27,8 +35,8 @@ pub(crate) struct Route {
 pub(crate) struct Routes {
     /// (upstream index, upstream request id) → the client request it serves.
     inflight: Mutex<HashMap<(usize, i64), Route>>,
-    /// moat's id for a server→client request → (upstream index, the server's own id).
-    server_requests: Mutex<HashMap<i64, (usize, Id)>>,
+    /// moat's id for a request sent to the client → whose it is.
+    server_requests: Mutex<HashMap<i64, Pending>>,
     next_server_request: AtomicI64,
 }
 
@@ -75,12 +83,23 @@ impl Routes {
 
     /// Gives a server→client request a moat id unique in the session.
     pub(crate) fn register_server_request(&self, idx: usize, upstream_id: Id) -> i64 {
+        self.register(Pending::Upstream(idx, upstream_id))
+    }
+
+    /// Gives a request of moat's own an id unique in the session; the receiver gets the
+    /// client's answer.
+    pub(crate) fn register_moat_request(&self) -> (i64, oneshot::Receiver<moat_proto::Response>) {
+        let (tx, rx) = oneshot::channel();
+        (self.register(Pending::Moat(tx)), rx)
+    }
+
+    fn register(&self, pending: Pending) -> i64 {
         let id = self.next_server_request.fetch_add(1, Ordering::Relaxed) + 1;
-        self.server_requests.lock().insert(id, (idx, upstream_id));
+        self.server_requests.lock().insert(id, pending);
         id
     }
 
-    pub(crate) fn take_server_request(&self, id: i64) -> Option<(usize, Id)> {
+    pub(crate) fn take_server_request(&self, id: i64) -> Option<Pending> {
         self.server_requests.lock().remove(&id)
     }
 
@@ -89,7 +108,7 @@ impl Routes {
         self.server_requests
             .lock()
             .iter()
-            .find(|(_, (i, u))| *i == idx && u == upstream_id)
+            .find(|(_, p)| matches!(p, Pending::Upstream(i, u) if *i == idx && u == upstream_id))
             .map(|(k, _)| *k)
     }
 }
@@ -138,7 +157,22 @@ mod tests {
         let b = routes.register_server_request(2, Id::Num(0));
         assert_ne!(a, b);
         assert_eq!(routes.server_request_id(2, &Id::Num(0)), Some(b));
-        assert_eq!(routes.take_server_request(a), Some((1, Id::Num(0))));
-        assert_eq!(routes.take_server_request(a), None);
+        assert!(matches!(
+            routes.take_server_request(a),
+            Some(Pending::Upstream(1, Id::Num(0)))
+        ));
+        assert!(routes.take_server_request(a).is_none());
+        let (own, mut answer) = routes.register_moat_request();
+        assert!(own != a && own != b);
+        assert_eq!(routes.server_request_id(2, &Id::Num(0)), Some(b));
+        let Some(Pending::Moat(tx)) = routes.take_server_request(own) else {
+            panic!("moat's own request");
+        };
+        tx.send(moat_proto::Response::result(
+            Id::Num(own),
+            serde_json::value::to_raw_value(&1).unwrap(),
+        ))
+        .unwrap();
+        assert!(answer.try_recv().is_ok());
     }
 }

@@ -12,7 +12,7 @@ use moat_upstream::CallOptions;
 use serde_json::{Map, Value, json};
 
 use super::dispatch::raw;
-use super::{Authorized, Outbox, Session, error_response};
+use super::{Cleared, Outbox, Session, error_response};
 use crate::federation::lists::ListKind;
 use crate::federation::param_headers::value_of;
 
@@ -247,11 +247,11 @@ impl Session {
     /// Answers a checked stateless request.
     pub(crate) async fn handle_stateless(
         self: &Arc<Self>,
-        authorized: Authorized,
+        cleared: Cleared,
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
-        let req = &authorized.req;
+        let req = &cleared.0.req;
         if REMOVED.contains(&req.method.as_str()) {
             let m = &req.method;
             return error_response(
@@ -261,9 +261,9 @@ impl Session {
             );
         }
         match req.method.as_str() {
-            "server/discover" => self.discover(authorized.req.id).await,
-            "subscriptions/listen" => self.listen(authorized.req, outbox).await,
-            _ => self.handle_request(authorized, outbox, options).await,
+            "server/discover" => self.discover(cleared.0.req.id).await,
+            "subscriptions/listen" => self.listen(cleared.0.req, outbox).await,
+            _ => self.handle_request(cleared, outbox, options).await,
         }
     }
 

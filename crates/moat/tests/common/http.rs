@@ -127,12 +127,24 @@ pub(crate) struct RawSession {
     pub(crate) url: String,
     pub(crate) id: String,
     pub(crate) version: String,
+    /// `Bearer <token>`, when the session was opened with one.
+    pub(crate) authorization: Option<String>,
 }
 
 impl RawSession {
     /// Initializes a session at `url` for protocol `version` and sends `notifications/initialized`.
     pub(crate) async fn open(url: &str, version: &str) -> Self {
-        let reply = post(url, &[], initialize(version).to_string()).await;
+        Self::open_as(url, version, None).await
+    }
+
+    /// Like [`RawSession::open`], every request carrying `token` as its bearer token.
+    pub(crate) async fn open_as(url: &str, version: &str, token: Option<&str>) -> Self {
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|a| ("authorization", a.as_str()))
+            .collect();
+        let reply = post(url, &headers, initialize(version).to_string()).await;
         assert_eq!(reply.status, 200, "initialize failed: {reply:?}");
         assert_eq!(
             reply.json()["result"]["protocolVersion"],
@@ -147,6 +159,7 @@ impl RawSession {
             url: url.to_owned(),
             id,
             version: version.to_owned(),
+            authorization,
         };
         let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         let ack = session.post(&initialized).await;
@@ -154,12 +167,16 @@ impl RawSession {
         session
     }
 
-    /// The session's headers: its id and protocol version.
-    pub(crate) fn headers(&self) -> [(&str, &str); 2] {
-        [
+    /// The session's headers: its id, protocol version and bearer token (if any).
+    pub(crate) fn headers(&self) -> Vec<(&str, &str)> {
+        let mut headers = vec![
             ("mcp-session-id", self.id.as_str()),
             ("mcp-protocol-version", self.version.as_str()),
-        ]
+        ];
+        if let Some(a) = &self.authorization {
+            headers.push(("authorization", a.as_str()));
+        }
+        headers
     }
 
     /// POSTs one message (or a batch) in this session.

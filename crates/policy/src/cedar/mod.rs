@@ -56,6 +56,8 @@ pub struct PolicyInfo {
     pub review_by: Option<Date>,
     /// `@dry_run`: what it would refuse is logged, not refused.
     pub dry_run: bool,
+    /// `@require_approval` (on a `forbid`): what it would refuse is held for a human instead.
+    pub require_approval: bool,
 }
 
 /// The compiled policies.
@@ -66,6 +68,9 @@ pub(crate) struct CedarRules {
     /// The policies in dry-run mode, when there are any: asked only about what the enforced
     /// ones allow, to tell what they would refuse.
     dry_run: Option<IndexedPolicies>,
+    /// The `@require_approval` forbids, when there are any: asked about what the enforced ones
+    /// allow, to tell what must wait for a human.
+    approvals: Option<IndexedPolicies>,
     info: Vec<PolicyInfo>,
     authorizer: Authorizer,
 }
@@ -87,6 +92,8 @@ pub(crate) enum CedarOutcome {
     Permit(Vec<String>),
     /// Permitted by the enforced policies, refused by these dry-run ones.
     WouldForbid(Vec<String>),
+    /// Permitted by the first policies once a human approves, as the second require.
+    Hold(Vec<String>, Vec<String>),
     /// Refused: the rule ids and the reason.
     Refuse(Vec<String>, String),
 }
@@ -105,6 +112,7 @@ impl CedarRules {
         let validator = Validator::new(schema);
         let mut enforced = IndexedPolicies::default();
         let mut dry_runs = IndexedPolicies::default();
+        let mut approvals = IndexedPolicies::default();
         let mut info = Vec::new();
         let mut seen = HashSet::new();
         for source in sources {
@@ -145,14 +153,22 @@ impl CedarRules {
                     })?),
                 };
                 let dry_run = policy.annotation("dry_run").is_some();
-                let renamed = policy.new_id(PolicyId::new(&id));
+                let require_approval = policy.annotation("require_approval").is_some();
                 let add_error = |message: String| CedarError {
                     file: source.name.clone(),
                     line: None,
                     message,
                 };
+                if require_approval && (dry_run || policy.effect() == Effect::Permit) {
+                    return Err(add_error(format!(
+                        "policy {id:?}: @require_approval goes only on a forbid without @dry_run"
+                    )));
+                }
+                let renamed = policy.new_id(PolicyId::new(&id));
                 if dry_run {
                     dry_runs.add(renamed).map_err(add_error)?;
+                } else if require_approval {
+                    approvals.add(renamed).map_err(add_error)?;
                 } else {
                     enforced.add(renamed).map_err(add_error)?;
                 }
@@ -166,13 +182,16 @@ impl CedarRules {
                     owner: policy.annotation("owner").map(str::to_owned),
                     review_by,
                     dry_run,
+                    require_approval,
                 });
             }
         }
         let dry_run = info.iter().any(|i| i.dry_run).then_some(dry_runs);
+        let approvals = info.iter().any(|i| i.require_approval).then_some(approvals);
         Ok(Some(Self {
             enforced,
             dry_run,
+            approvals,
             info,
             authorizer: Authorizer::new(),
         }))
@@ -229,24 +248,36 @@ impl CedarRules {
             }
             permits.extend(names(&answer.permits));
         }
+        // A forbid that cannot be evaluated counts as applying: held, or refused in dry run.
+        let applying = |set: &IndexedPolicies| -> Vec<String> {
+            (0..whos.len())
+                .flat_map(|i| {
+                    let answer = query.ask(i, &self.authorizer, set);
+                    let errored = answer
+                        .errored
+                        .into_iter()
+                        .filter(|(_, e)| *e == Effect::Forbid)
+                        .map(|(id, _)| id);
+                    answer
+                        .forbids
+                        .into_iter()
+                        .chain(errored)
+                        .collect::<Vec<_>>()
+                })
+                .map(|id| id.to_string())
+                .collect()
+        };
+        if let Some(approvals) = &self.approvals {
+            let mut holding = applying(approvals);
+            if !holding.is_empty() {
+                holding.dedup();
+                return CedarOutcome::Hold(permits, holding);
+            }
+        }
         if let Some(dry_run) = &self.dry_run {
-            for i in 0..whos.len() {
-                let would = query.ask(i, &self.authorizer, dry_run);
-                let refusing: Vec<String> = would
-                    .forbids
-                    .iter()
-                    .chain(
-                        would
-                            .errored
-                            .iter()
-                            .filter(|(_, e)| *e == Effect::Forbid)
-                            .map(|(id, _)| id),
-                    )
-                    .map(ToString::to_string)
-                    .collect();
-                if !refusing.is_empty() {
-                    return CedarOutcome::WouldForbid(refusing);
-                }
+            let refusing = applying(dry_run);
+            if !refusing.is_empty() {
+                return CedarOutcome::WouldForbid(refusing);
             }
         }
         CedarOutcome::Permit(permits)

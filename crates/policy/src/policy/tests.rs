@@ -387,3 +387,82 @@ fn broken_policies_are_refused_with_their_line() {
         "{e}"
     );
 }
+
+#[test]
+fn destructive_calls_of_a_trusted_server_are_held_after_every_layer_allows() {
+    let p = policy("  servers:\n    crm: {trusted: true}\n", &[]).expect("policy");
+    let write = scopes(&["crm:write"]);
+    let mut delete = tool("crm", "delete");
+    delete.hints.destructive = Some(true);
+    let d = p.decide(&agent("a", &write), Action::Call, &delete, &ctx(None));
+    assert_eq!(d.verdict, Verdict::Hold, "{d:?}");
+    assert!(d.holds() && !d.blocks());
+    assert_eq!(
+        d.rules,
+        vec!["scopes:crm:write", "approval:crm:destructive"]
+    );
+    assert!(d.reason.contains("approval"), "{}", d.reason);
+    // A refusal by an earlier layer is a refusal, not a hold.
+    let d = p.decide(&agent("a", &[]), Action::Call, &delete, &ctx(None));
+    assert_eq!(d.verdict, Verdict::Deny);
+    // Reading is never held.
+    let d = p.decide(&agent("a", &write), Action::Read, &delete, &ctx(None));
+    assert_eq!(d.verdict, Verdict::Allow);
+}
+
+#[test]
+fn a_cedar_require_approval_forbid_holds_what_it_matches() {
+    let rules = r#"
+@id("all") permit (principal, action, resource);
+@id("big-refunds") @require_approval
+forbid (principal, action == Action::"call", resource == Tool::"crm/refund")
+when { context.arguments.amount >= 100 };
+"#;
+    let yaml = "  servers:\n    crm: {require_approval: never}\n";
+    let p = policy(yaml, &[("r.cedar", rules)]).expect("policy");
+    let write = scopes(&["crm:write"]);
+    let small = json!({"amount": 5});
+    let big = json!({"amount": 500});
+    let refund = tool("crm", "refund");
+    let d = p.decide(
+        &agent("a", &write),
+        Action::Call,
+        &refund,
+        &ctx(Some(&small)),
+    );
+    assert_eq!(d.verdict, Verdict::Allow, "{d:?}");
+    let d = p.decide(&agent("a", &write), Action::Call, &refund, &ctx(Some(&big)));
+    assert_eq!(d.verdict, Verdict::Hold, "{d:?}");
+    assert_eq!(d.rules.last().map(String::as_str), Some("big-refunds"));
+    // An argument it cannot read holds too (fail closed).
+    let odd = json!({"amount": "lots"});
+    let d = p.decide(&agent("a", &write), Action::Call, &refund, &ctx(Some(&odd)));
+    assert_eq!(d.verdict, Verdict::Hold, "{d:?}");
+    assert!(p.cedar_policies().iter().any(|i| i.require_approval));
+}
+
+#[test]
+fn require_approval_goes_only_on_an_enforced_forbid() {
+    for bad in [
+        "@require_approval permit (principal, action, resource);",
+        "@require_approval @dry_run forbid (principal, action, resource);",
+    ] {
+        let err = policy("  servers: {}\n", &[("r.cedar", bad)]).expect_err(bad);
+        assert!(err.to_string().contains("@require_approval"), "{err}");
+    }
+}
+
+#[test]
+fn dry_run_lets_a_held_call_through_and_says_so() {
+    let yaml = "  dry_run: true\n  servers:\n    crm: {require_approval: always}\n";
+    let p = policy(yaml, &[]).expect("policy");
+    let write = scopes(&["crm:write"]);
+    let d = p.decide(
+        &agent("a", &write),
+        Action::Call,
+        &tool("crm", "x"),
+        &ctx(None),
+    );
+    assert_eq!(d.verdict, Verdict::WouldDeny, "{d:?}");
+    assert!(d.reason.contains("would be held"), "{}", d.reason);
+}
