@@ -39,26 +39,34 @@ pub(crate) fn decided(
     }
 }
 
-/// How a held call ended: `status` is how it was approved (`consent`, `elicitation`,
-/// `queue`) or why not (`denied`, `expired`, `cancelled`, `refused`, `unaskable`); `detail` says
-/// who decided or why. The arguments appear only as their hash.
-pub(crate) fn approval(
-    session: &str,
-    agent: &str,
-    server: &str,
-    tool: &str,
-    arguments_sha256: &str,
-    status: &str,
-    detail: &str,
-) {
-    match status {
-        "consent" | "elicitation" | "queue" => tracing::info!(
-            target: "moat::governance", event = "approval", status = "approved", via = status,
+/// A held call, as governance events name it: the arguments only by their hash.
+pub(crate) struct HeldCall<'a> {
+    pub(crate) session: &'a str,
+    pub(crate) agent: &'a str,
+    pub(crate) server: &'a str,
+    pub(crate) tool: &'a str,
+    pub(crate) arguments_sha256: &'a str,
+}
+
+/// How a held call ended: `how` it was approved (`consent`, `elicitation`, `continued`,
+/// `queue`) or why not (`denied`, `expired`, `cancelled`, `refused`, `unaskable`); `detail`
+/// says who decided or why.
+pub(crate) fn approval(call: &HeldCall<'_>, how: &str, detail: &str) {
+    let HeldCall {
+        session,
+        agent,
+        server,
+        tool,
+        arguments_sha256,
+    } = *call;
+    match how {
+        "consent" | "elicitation" | "continued" | "queue" => tracing::info!(
+            target: "moat::governance", event = "approval", status = "approved", via = how,
             session, agent, server, tool, arguments_sha256, by = detail, "held call approved"
         ),
         _ => tracing::warn!(
-            target: "moat::governance", event = "approval", status, session, agent, server, tool,
-            arguments_sha256, reason = detail, "held call not approved"
+            target: "moat::governance", event = "approval", status = how, session, agent,
+            server, tool, arguments_sha256, reason = detail, "held call not approved"
         ),
     }
 }

@@ -107,6 +107,7 @@ impl Gateway {
             legacy: dashmap::DashMap::new(),
             policy: arc_swap::ArcSwapOption::new(options.policy),
             approval_store: options.store.clone(),
+            sealer: session::Sealer::new(),
         };
         Ok(Self {
             state: Arc::new(state),

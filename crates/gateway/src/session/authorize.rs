@@ -9,7 +9,7 @@ use moat_proto::{ErrorObject, Id, RawValue, Request, Response, codes, object_fie
 use serde_json::{Value, json};
 
 use super::Session;
-use super::approval::Held;
+use super::approval::{Held, Reseal};
 use crate::auth::Caller;
 use crate::events;
 use crate::federation::lists::ListKind;
@@ -24,6 +24,9 @@ pub(crate) struct Authorized {
     pub(super) caller: Caller,
     /// Set when the policy holds the call for a human's approval (`Session::clear` asks).
     pub(super) held: Option<Held>,
+    /// Set when a 2026-07-28 client's approval came through `inputResponses`: the server's
+    /// own `input_required` answers are then sealed as approved.
+    pub(super) reseal: Option<Reseal>,
 }
 
 /// A request that may be dispatched: authorized, and approved where it was held. Only
@@ -50,6 +53,7 @@ impl Session {
                 target,
                 caller: caller.clone(),
                 held: None,
+                reseal: None,
             })
         };
         let Some(policy) = self.gateway.policy.load_full() else {
@@ -101,6 +105,7 @@ impl Session {
             target: Some((idx, original)),
             caller,
             held,
+            reseal: None,
         })
     }
 

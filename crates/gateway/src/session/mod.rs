@@ -26,6 +26,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde_json::{Value, json};
 
+pub(crate) use approval::Sealer;
 pub(crate) use authorize::{Authorized, Cleared, Refused};
 pub(crate) use events::{EventLog, frame};
 pub(crate) use routes::Outbox;

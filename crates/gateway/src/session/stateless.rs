@@ -247,7 +247,7 @@ impl Session {
     /// Answers a checked stateless request.
     pub(crate) async fn handle_stateless(
         self: &Arc<Self>,
-        cleared: Cleared,
+        mut cleared: Cleared,
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
@@ -263,7 +263,14 @@ impl Session {
         match req.method.as_str() {
             "server/discover" => self.discover(cleared.0.req.id).await,
             "subscriptions/listen" => self.listen(cleared.0.req, outbox).await,
-            _ => self.handle_request(cleared, outbox, options).await,
+            _ => {
+                let reseal = cleared.0.reseal.take();
+                let response = self.handle_request(cleared, outbox, options).await;
+                match reseal {
+                    Some(r) => r.apply(&self.gateway.sealer, response),
+                    None => response,
+                }
+            }
         }
     }
 

@@ -152,7 +152,10 @@ pub(crate) async fn standing_consents_cover_and_lapse(db: &Db) {
             .expect("covering");
         assert_eq!(none, None, "{subject:?} {tool}");
     }
-    assert_eq!(consents.active(now).await.expect("active"), std::slice::from_ref(&mine));
+    assert_eq!(
+        consents.active(now).await.expect("active"),
+        std::slice::from_ref(&mine)
+    );
     consents.revoke(&mine.id).await.expect("revoke");
     let gone = consents
         .covering("helpdesk", Some("alice"), "crm", "refund", now)
