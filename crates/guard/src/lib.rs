@@ -1,0 +1,15 @@
+//! Content inspection: what moat looks for inside the traffic it carries.
+//!
+//! [`Detector`] finds personal data and secrets in text — e-mail addresses, phone numbers,
+//! payment cards (Luhn), IBANs (mod 97), US social security numbers, IP addresses, cloud and
+//! SaaS credentials, private keys, JWTs, values behind secret-looking key names, and patterns
+//! from config — in one linear pass of one multi-pattern automaton over the text; only a match
+//! whose secret is part of it (`password=<value>`) is searched again, alone. [`Redactor`] applies an [`Action`] per class (mask, keep the last
+//! four, a keyed pseudonym, block, or log only) to a string or to every string of a JSON value.
+//! Findings report the class and place, never the value.
+
+mod detect;
+mod redact;
+
+pub use detect::{Class, Detector, DetectorError, Finding};
+pub use redact::{Action, Outcome, Redactor};
