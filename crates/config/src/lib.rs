@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod guard;
 mod locate;
 mod policy;
 pub mod raw;
@@ -18,6 +19,7 @@ pub use auth::{
     AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
 };
 pub use error::ConfigError;
+pub use guard::GuardConfig;
 pub use policy::{
     ApprovalRule, ApprovalSettings, Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy,
 };

@@ -36,6 +36,40 @@ pub struct RawConfig {
     pub upstreams: IndexMap<String, RawUpstream>,
     /// Authorization: who may list and use which tools, prompts and resources.
     pub policy: Option<RawPolicy>,
+    /// Content inspection of what upstreams answer.
+    pub guard: Option<RawGuard>,
+}
+
+/// Content inspection.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuard {
+    /// PII and secret detection in results.
+    pub pii: Option<RawPii>,
+}
+
+/// PII and secret detection.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPii {
+    /// Action per class name: mask, partial, pseudonym, block, log or off.
+    #[serde(default)]
+    pub actions: IndexMap<String, String>,
+    /// Patterns of your own, by name.
+    #[serde(default)]
+    pub custom: IndexMap<String, RawPattern>,
+    /// Key of the `pseudonym` action's HMAC (`env:NAME` or `file:/path`).
+    pub pseudonym_key: Option<String>,
+}
+
+/// A custom detection pattern.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPattern {
+    /// A regular expression (ASCII classes: `\d` is 0-9).
+    pub pattern: String,
+    /// What to do with a match (default mask).
+    pub action: Option<String>,
 }
 
 /// Authorization policy: scopes per tool, roles, and Cedar rules; deny by default.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::auth::AuthConfig;
 use crate::error::ConfigError;
+use crate::guard::GuardConfig;
 use crate::locate::line_of;
 use crate::policy::PolicyConfig;
 use crate::raw::RawConfig;
@@ -101,6 +102,8 @@ pub struct Config {
     /// Authorization; `None` when the file has no `policy:` (every caller may use everything
     /// its token admits).
     pub policy: Option<PolicyConfig>,
+    /// Content inspection (defaults apply without a `guard:` section).
+    pub guard: GuardConfig,
 }
 
 impl Config {
@@ -213,6 +216,7 @@ impl Config {
             .policy
             .map(|p| PolicyConfig::from_raw(p, &upstreams, &scopes))
             .transpose()?;
+        let guard = GuardConfig::from_raw(raw.guard.unwrap_or_default())?;
         let store = raw.store;
         if let Some(url) = &store
             && !(url.starts_with("sqlite:")
@@ -248,6 +252,7 @@ impl Config {
             separator,
             upstreams,
             policy,
+            guard,
         })
     }
 }

@@ -71,6 +71,20 @@ pub(crate) fn approval(call: &HeldCall<'_>, how: &str, detail: &str) {
     }
 }
 
+/// What content inspection found in an answer: counts by class and action, never values.
+pub(crate) fn findings(session: &str, method: &str, outcome: &moat_guard::Outcome) {
+    let found: Vec<String> = outcome
+        .counts
+        .iter()
+        .map(|((class, action), n)| format!("{class}:{action}:{n}"))
+        .collect();
+    let found = found.join(",");
+    tracing::info!(
+        target: "moat::governance", event = "findings", session, method, found,
+        blocked = outcome.blocked, "sensitive data in an answer"
+    );
+}
+
 /// A policy reload, applied or refused.
 pub(crate) fn policy_reloaded(outcome: Result<(), &str>) {
     match outcome {

@@ -50,6 +50,9 @@ pub enum GatewayError {
     /// The built-in authorization server needs the store.
     #[error("auth.server needs a store")]
     NoStore,
+    /// Content inspection cannot be set up (a pattern, or the pseudonym key).
+    #[error("guard: {0}")]
+    Guard(String),
 }
 
 /// Things the gateway needs besides its configuration.
@@ -89,6 +92,7 @@ impl Gateway {
             (Some(a), None) if a.server.is_some() => return Err(GatewayError::NoStore),
             _ => None,
         };
+        let redactor = redactor(&config.guard)?;
         let connect = ConnectOptions {
             self_exe: options.self_exe,
             http,
@@ -108,6 +112,7 @@ impl Gateway {
             policy: arc_swap::ArcSwapOption::new(options.policy),
             approval_store: options.store.clone(),
             sealer: session::Sealer::new(),
+            redactor,
         };
         Ok(Self {
             state: Arc::new(state),
@@ -188,6 +193,24 @@ impl Reloader {
             Err(why) => events::policy_reloaded(Err(&why)),
         }
     }
+}
+
+/// The guard's redactor, its pseudonym key read now.
+fn redactor(cfg: &moat_config::GuardConfig) -> Result<moat_guard::Redactor, GatewayError> {
+    let detector = cfg
+        .detector()
+        .map_err(|e| GatewayError::Guard(e.to_string()))?;
+    let key = cfg
+        .pseudonym_key
+        .as_ref()
+        .map(|k| k.resolve())
+        .transpose()
+        .map_err(|e| GatewayError::Guard(format!("pseudonym_key: {e}")))?;
+    Ok(moat_guard::Redactor::new(
+        detector,
+        cfg.all_actions(),
+        key.as_deref().map(str::as_bytes),
+    ))
 }
 
 /// Stops a background task when the gateway stops serving.

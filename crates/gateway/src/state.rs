@@ -28,6 +28,8 @@ pub(crate) struct GatewayState {
     /// Where held calls wait for an operator and decisions are recorded; `None` when there is
     /// no store (and in `moat test`): a held call that cannot be elicited is then refused.
     pub(crate) approval_store: Option<moat_store::Store>,
+    /// PII and secret treatment of results (`guard:` in the config, else moat's defaults).
+    pub(crate) redactor: moat_guard::Redactor,
     /// Seals the `requestState` of 2026-07-28 approval rounds.
     pub(crate) sealer: crate::session::Sealer,
     /// Open legacy HTTP+SSE connections by their session id.

@@ -42,6 +42,9 @@ pub mod codes {
     /// moat: the call needs a human's approval and there is no way to ask for one (no store
     /// for the approval queue and no elicitation; `moat test` runs).
     pub const APPROVAL_REQUIRED: i32 = -32033;
+    /// moat: content inspection blocked the answer (a class whose action is `block` was found
+    /// in it; `data.classes` names them).
+    pub const GUARD_BLOCKED: i32 = -32034;
 }
 
 /// A JSON-RPC error object.

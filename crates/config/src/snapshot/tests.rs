@@ -334,3 +334,45 @@ fn approval_settings_are_checked_and_defaulted() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn guard_actions_and_patterns_are_checked_where_written() {
+    let c = load(
+        "guard:\n  pii:\n    actions: {email: mask, ip_address: 'off'}\n    custom:\n      employee_id: {pattern: 'EMP-\\d{6}', action: partial}\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        c.guard.actions[&moat_guard::Class::Email],
+        moat_guard::Action::Mask
+    );
+    assert_eq!(c.guard.custom[0].0, "employee_id");
+    assert!(c.guard.detector().is_ok());
+    assert!(load("").expect("defaults").guard.actions.is_empty());
+    for (bad, line, field) in [
+        (
+            "guard:\n  pii:\n    actions: {emails: mask}\n",
+            3,
+            "guard.pii.actions.emails",
+        ),
+        (
+            "guard:\n  pii:\n    actions: {email: hide}\n",
+            3,
+            "guard.pii.actions.email",
+        ),
+        (
+            "guard:\n  pii:\n    custom:\n      x: {pattern: '(unclosed'}\n",
+            4,
+            "guard.pii.custom.x.pattern",
+        ),
+        (
+            "guard:\n  pii:\n    actions: {email: pseudonym}\n",
+            2,
+            "guard.pii.pseudonym_key",
+        ),
+    ] {
+        let e = load(bad).expect_err(bad);
+        assert_eq!(e.field, field, "{bad}: {e}");
+        assert!(e.line.is_some(), "{bad}: {e}");
+        let _ = line;
+    }
+}

@@ -52,16 +52,18 @@ impl Session {
                 codes::INVALID_REQUEST,
                 "the session is already initialized",
             ),
-            "tools/call" | "prompts/get" => {
-                let kind = if method == "tools/call" {
-                    ListKind::Tools
-                } else {
-                    ListKind::Prompts
+            "tools/call" | "prompts/get" | "resources/read" => {
+                let kind = match method.as_str() {
+                    "tools/call" => ListKind::Tools,
+                    "prompts/get" => ListKind::Prompts,
+                    _ => ListKind::Resources,
                 };
-                self.by_name(kind, &method, params, id, target, outbox, options)
-                    .await
+                let response = self
+                    .by_name(kind, &method, params, id, target, outbox, options)
+                    .await;
+                self.inspect(&method, response)
             }
-            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            "resources/subscribe" | "resources/unsubscribe" => {
                 let kind = ListKind::Resources;
                 self.by_name(kind, &method, params, id, target, outbox, options)
                     .await

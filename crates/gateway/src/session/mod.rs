@@ -10,6 +10,7 @@ mod approval;
 mod authorize;
 mod dispatch;
 mod events;
+mod inspect;
 mod routes;
 mod slot;
 mod stateless;

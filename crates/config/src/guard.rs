@@ -1,0 +1,100 @@
+//! The `guard:` section: what content inspection does with each class of finding. Patterns are
+//! compiled here, so a broken one is reported with its file and line.
+
+use std::collections::BTreeMap;
+
+use moat_guard::{Action, Class, Detector};
+
+use crate::error::ConfigError;
+use crate::raw::RawGuard;
+use crate::secret::SecretRef;
+
+/// Validated content-inspection settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuardConfig {
+    /// Actions that differ from moat's defaults, by built-in class.
+    pub actions: BTreeMap<Class, Action>,
+    /// Custom patterns: name, regular expression, action.
+    pub custom: Vec<(String, String, Action)>,
+    /// Key of the `pseudonym` action.
+    pub pseudonym_key: Option<SecretRef>,
+}
+
+impl GuardConfig {
+    pub(crate) fn from_raw(raw: RawGuard) -> Result<Self, ConfigError> {
+        let pii = raw.pii.unwrap_or_default();
+        let mut out = Self::default();
+        for (name, action) in pii.actions {
+            let field = format!("guard.pii.actions.{name}");
+            let class = Class::from_name(&name).ok_or_else(|| {
+                let known: Vec<&str> = Class::BUILT_IN.iter().map(|c| c.name()).collect();
+                ConfigError::new(
+                    &field,
+                    format!("no such class; one of {}", known.join(", ")),
+                )
+            })?;
+            out.actions.insert(class, parse_action(&action, &field)?);
+        }
+        for (name, p) in pii.custom {
+            let field = format!("guard.pii.custom.{name}");
+            if Class::from_name(&name).is_some() {
+                return Err(ConfigError::new(field, "is the name of a built-in class"));
+            }
+            let action = match p.action {
+                Some(a) => parse_action(&a, &format!("{field}.action"))?,
+                None => Action::Mask,
+            };
+            out.custom.push((name, p.pattern, action));
+        }
+        if let Err(e) = out.detector() {
+            return Err(ConfigError::new(
+                format!("guard.pii.custom.{}.pattern", e.name),
+                e.reason,
+            ));
+        }
+        out.pseudonym_key = match pii.pseudonym_key {
+            None => None,
+            Some(k) => Some(SecretRef::parse(&k).ok_or_else(|| {
+                ConfigError::new("guard.pii.pseudonym_key", "must be env:NAME or file:/path")
+            })?),
+        };
+        let pseudonyms = out.actions.values().chain(out.custom.iter().map(|c| &c.2));
+        if out.pseudonym_key.is_none() && pseudonyms.into_iter().any(|a| *a == Action::Pseudonym) {
+            return Err(ConfigError::new(
+                "guard.pii.pseudonym_key",
+                "the pseudonym action needs a key (env:NAME or file:/path)",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The detector these settings describe.
+    pub fn detector(&self) -> Result<Detector, moat_guard::DetectorError> {
+        let custom: Vec<(String, String)> = self
+            .custom
+            .iter()
+            .map(|(n, p, _)| (n.clone(), p.clone()))
+            .collect();
+        Detector::new(&custom)
+    }
+
+    /// The action for every class that differs from the default, custom classes included.
+    pub fn all_actions(&self) -> BTreeMap<Class, Action> {
+        let mut all = self.actions.clone();
+        for (i, (_, _, action)) in self.custom.iter().enumerate() {
+            if let Ok(i) = u16::try_from(i) {
+                all.insert(Class::Custom(i), *action);
+            }
+        }
+        all
+    }
+}
+
+fn parse_action(word: &str, field: &str) -> Result<Action, ConfigError> {
+    Action::parse(word).ok_or_else(|| {
+        ConfigError::new(
+            field,
+            format!("{word:?} is not one of mask, partial, pseudonym, block, log, off"),
+        )
+    })
+}

@@ -1,0 +1,94 @@
+//! Content inspection through the running gateway with real servers: a fake AWS key planted in
+//! server-everything's environment comes back masked from its `get-env` tool, and card numbers
+//! and an e-mail address in a file read through server-filesystem are masked, partly masked or
+//! counted as the config says; a class set to `block` refuses the whole answer.
+
+mod common;
+
+use common::http::{RawSession, tool_text};
+use common::servers::{installed, s};
+use common::{Moat, TempDir};
+use serde_json::json;
+
+const FAKE_AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const CARD: &str = "4111 1111 1111 1111";
+
+fn start(files: &TempDir, guard: &str) -> (TempDir, Moat) {
+    let servers = installed();
+    let dir = TempDir::new();
+    let yaml = format!(
+        r#"upstreams:
+  everything:
+    stdio:
+      command: {node:?}
+      args: [{everything:?}, stdio]
+      env: {{PLANTED_KEY: "{FAKE_AWS_KEY}"}}
+  fs:
+    stdio:
+      command: {node:?}
+      args: [{filesystem:?}, {root:?}]
+{guard}"#,
+        node = s(&servers.node),
+        everything = s(&servers.everything),
+        filesystem = s(&servers.filesystem),
+        root = s(files.path()),
+    );
+    let moat = Moat::with_config(&dir, &yaml);
+    (dir, moat)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_results_are_masked_by_default() {
+    let files = TempDir::new();
+    let (_dir, moat) = start(&files, "");
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+
+    let env = session.call_tool("everything__get-env", json!({})).await;
+    let text = tool_text(&env);
+    assert!(text.contains("PLANTED_KEY"), "{env}");
+    assert!(!text.contains(FAKE_AWS_KEY), "the key leaked: {text}");
+    assert!(text.contains("[REDACTED:aws_key]"), "{text}");
+
+    files.write(
+        "customers.txt",
+        &format!("Alice pays with {CARD}; write to alice@example.com.\n"),
+    );
+    let path = files.path().join("customers.txt");
+    let read = session
+        .call_tool("fs__read_text_file", json!({"path": s(&path)}))
+        .await;
+    let text = tool_text(&read);
+    assert!(!text.contains(CARD), "{text}");
+    assert!(text.contains("[REDACTED:payment_card]"), "{text}");
+    // E-mail addresses are only counted by default.
+    assert!(text.contains("alice@example.com"), "{text}");
+    // Counted per string: server-filesystem answers in both `content` and `structuredContent`.
+    let log = moat.wait_for_log("payment_card:mask:2");
+    assert!(log.contains("email:log:2"), "{log}");
+    assert!(!log.contains(FAKE_AWS_KEY), "the log leaked the key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_actions_apply() {
+    let files = TempDir::new();
+    let guard =
+        "guard:\n  pii:\n    actions: {payment_card: partial, email: mask, aws_key: block}\n";
+    let (_dir, moat) = start(&files, guard);
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+
+    files.write("c.txt", &format!("card {CARD}, mail bob@example.com\n"));
+    let path = files.path().join("c.txt");
+    let read = session
+        .call_tool("fs__read_text_file", json!({"path": s(&path)}))
+        .await;
+    let text = tool_text(&read);
+    assert!(text.contains("[REDACTED:payment_card:…1111]"), "{text}");
+    assert!(
+        text.contains("[REDACTED:email]") && !text.contains("bob@"),
+        "{text}"
+    );
+
+    let env = session.call_tool("everything__get-env", json!({})).await;
+    assert_eq!(env["error"]["code"], -32034, "{env}");
+    assert_eq!(env["error"]["data"]["classes"], json!(["aws_key"]), "{env}");
+}
