@@ -30,8 +30,8 @@ enum PrincipalKey {
     Any,
     /// Exactly this entity (agents and users have no descendants).
     Uid(EntityUid),
-    /// Entities of this type.
-    Type(String),
+    /// Entities of this type (`Agent` or `User`, the principal types of the schema).
+    Type(&'static str),
 }
 
 /// The resources a policy's scope can match.
@@ -50,12 +50,18 @@ fn principal_key(c: PrincipalConstraint, reads: &Reads) -> PrincipalKey {
         PrincipalConstraint::Any => PrincipalKey::Any,
         PrincipalConstraint::Eq(uid) => PrincipalKey::Uid(uid),
         PrincipalConstraint::Is(t) | PrincipalConstraint::IsIn(t, _) => {
-            PrincipalKey::Type(t.to_string())
+            match t.to_string().as_str() {
+                "Agent" => PrincipalKey::Type("Agent"),
+                "User" => PrincipalKey::Type("User"),
+                // No principal has another type (the validator says so): asking it of every
+                // principal is merely slower.
+                _ => PrincipalKey::Any,
+            }
         }
         PrincipalConstraint::In(uid) => match uid.type_name().to_string().as_str() {
             "Agent" | "User" => PrincipalKey::Uid(uid),
             // Only users are members of groups.
-            "Group" => PrincipalKey::Type("User".into()),
+            "Group" => PrincipalKey::Type("User"),
             _ => PrincipalKey::Any,
         },
     }
@@ -92,7 +98,7 @@ pub(super) enum Who<'a> {
     /// The policies that never look at the principal: asked once for all principals.
     Anyone,
     /// The policies that could apply to this principal (of this type) and look at it.
-    Principal(&'a EntityUid, &'a str),
+    Principal(&'a EntityUid, &'static str),
 }
 
 /// Which policies of the target's buckets to ask.
@@ -153,32 +159,37 @@ impl IndexedPolicies {
 
     /// The non-empty buckets `who` and `of` select.
     pub(super) fn sets(&self, who: Who<'_>, of: Of<'_>, part: Part) -> Vec<&PolicySet> {
-        let principals: &[PrincipalKey] = &match who {
-            Who::Anyone => vec![PrincipalKey::Free],
-            Who::Principal(uid, kind) => vec![
-                PrincipalKey::Any,
-                PrincipalKey::Uid(uid.clone()),
-                PrincipalKey::Type(kind.to_owned()),
+        let mut sets = Vec::new();
+        if self.buckets.is_empty() {
+            return sets;
+        }
+        let principals = match who {
+            Who::Anyone => [Some(PrincipalKey::Free), None, None],
+            Who::Principal(uid, kind) => [
+                Some(PrincipalKey::Any),
+                Some(PrincipalKey::Uid(uid.clone())),
+                Some(PrincipalKey::Type(kind)),
             ],
         };
-        let shape = [
-            (ResourceKey::Any, false),
-            (ResourceKey::Server(of.server.clone()), false),
-        ];
-        let identity = [
-            (ResourceKey::Any, true),
-            (ResourceKey::Server(of.server.clone()), true),
-            (ResourceKey::Uid(of.resource.clone()), true),
-        ];
-        let resources: &[(ResourceKey, bool)] = match part {
-            Part::Shape => &shape,
-            Part::Identity => &identity,
-            Part::All => &[shape.as_slice(), identity.as_slice()].concat(),
+        let (shape, identity) = match part {
+            Part::Shape => (true, false),
+            Part::Identity => (false, true),
+            Part::All => (true, true),
         };
-        let mut sets = Vec::new();
-        for p in principals {
-            for (r, exact) in resources {
-                if let Some(set) = self.buckets.get(&(p.clone(), r.clone(), *exact)) {
+        let resources = [
+            (ResourceKey::Any, false, shape),
+            (ResourceKey::Server(of.server.clone()), false, shape),
+            (ResourceKey::Any, true, identity),
+            (ResourceKey::Server(of.server.clone()), true, identity),
+            (ResourceKey::Uid(of.resource.clone()), true, identity),
+        ];
+        for p in principals.into_iter().flatten() {
+            for (r, exact, wanted) in &resources {
+                if !wanted {
+                    continue;
+                }
+                let key = (p.clone(), r.clone(), *exact);
+                if let Some(set) = self.buckets.get(&key) {
                     sets.push(set);
                 }
             }
@@ -235,6 +246,7 @@ forbid (principal, action, resource) when { resource.name == "t9" };
 permit (principal, action, resource in Server::"s2") when { resource.server == "s2" };
 forbid (principal is User, action, resource) when { resource.server == "s1" && principal in Group::"g" };
 permit (principal, action, resource) when { principal.nick == "bob" && resource.server == "s3" };
+permit (principal, action, resource) when { Group::"g" has nick || Group::"g" in Group::"h" };
 "#;
 
     fn uid(t: &str, id: &str) -> EntityUid {
@@ -300,6 +312,21 @@ permit (principal, action, resource) when { principal.nick == "bob" && resource.
                 )
                 .unwrap();
                 let full = Authorizer::new().is_authorized(&req, &set, &entities);
+                // Groups need not be entities of the store (moat leaves them out): they have no
+                // attributes, and membership is the principal's ancestry.
+                let without_groups = Entities::from_entities(
+                    entities
+                        .iter()
+                        .filter(|e| e.uid().type_name().to_string() != "Group")
+                        .cloned(),
+                    None,
+                )
+                .unwrap();
+                assert_eq!(
+                    whole(&set, &req, &without_groups),
+                    whole(&set, &req, &entities),
+                    "{kind} {id} on {server}/{tool}"
+                );
                 let answer = ask_in_parts(&indexed, &req, &entities, (&p, kind), (&r, &s));
                 let (want, got) = match full.decision() {
                     Decision::Deny => (whole(&set, &req, &entities), &answer.forbids),
@@ -324,7 +351,7 @@ permit (principal, action, resource) when { principal.nick == "bob" && resource.
         indexed: &IndexedPolicies,
         req: &Request,
         entities: &Entities,
-        (p, kind): (&EntityUid, &str),
+        (p, kind): (&EntityUid, &'static str),
         (resource, server): (&EntityUid, &EntityUid),
     ) -> Answer {
         let of = Of { resource, server };
