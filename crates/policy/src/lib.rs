@@ -28,5 +28,5 @@ mod scopes;
 
 pub use cedar::{CedarError, CedarSource, PolicyInfo};
 pub use decision::{Decision, Verdict};
-pub use policy::{Policy, PolicyError};
+pub use policy::{ListFilter, Policy, PolicyError};
 pub use request::{Action, Caller, Context, Hints, Kind, Target};

@@ -3,7 +3,9 @@
 use indexmap::IndexMap;
 use moat_config::{Date, PolicyConfig, ServerPolicy};
 
-use crate::cedar::{CedarError, CedarOutcome, CedarPrincipal, CedarRules, CedarSource, PolicyInfo};
+use crate::cedar::{
+    CedarError, CedarList, CedarOutcome, CedarPrincipal, CedarRules, CedarSource, PolicyInfo,
+};
 use crate::decision::{Decision, Verdict};
 use crate::request::{Action, Caller, Context, Target};
 use crate::roles::{Holder, Roles};
@@ -105,29 +107,31 @@ impl Policy {
 
     /// Whether a list shows `target` to `caller`: only what the caller may use is shown. A
     /// Cedar rule that depends on the arguments shows the target (the call is decided then).
+    /// For a whole list, [`Policy::list_filter`] answers the same, much faster.
     pub fn visible(&self, caller: &Caller<'_>, target: &Target<'_>, ctx: &Context<'_>) -> bool {
-        let Some(server) = self.servers.get(target.server) else {
-            return false;
-        };
-        if self.dry_run || server.dry_run {
-            return true;
-        }
-        let (needed, _) = scopes::required(server, target);
-        if !needed.iter().all(|s| caller.scopes.contains(s)) {
-            return false;
-        }
-        let parties = parties(caller);
-        if let Some(roles) = &self.roles
-            && holders(&parties, caller).any(|h| roles.grant(h, target).is_none())
-        {
-            return false;
-        }
-        match &self.cedar {
-            None => true,
-            Some(cedar) => {
+        self.list_filter(caller, ctx).visible(target)
+    }
+
+    /// What a list shows `caller` in `ctx`: what the caller's side of each decision needs is
+    /// built once for the list rather than once per entry, and what Cedar answers for a kind of
+    /// entry is reused for every entry of that kind that no policy tells apart.
+    pub fn list_filter<'p, 'a>(
+        &'p self,
+        caller: &Caller<'a>,
+        ctx: &Context<'_>,
+    ) -> ListFilter<'p, 'a> {
+        let cedar = match &self.cedar {
+            Some(cedar) if !self.dry_run => {
+                let parties = parties(caller);
                 let whos = principals(&parties, caller, self.roles.as_ref());
-                cedar.may_use(&whos, target, server, ctx)
+                Some(CedarList::new(cedar, &whos, ctx))
             }
+            _ => None,
+        };
+        ListFilter {
+            policy: self,
+            caller: *caller,
+            cedar,
         }
     }
 
@@ -226,6 +230,54 @@ impl Policy {
     }
 }
 
+/// What a list shows one caller (see [`Policy::list_filter`]). It keeps what it learns as it
+/// goes, so it is meant for one list, asked from one thread.
+pub struct ListFilter<'p, 'a> {
+    policy: &'p Policy,
+    caller: Caller<'a>,
+    /// `None` without Cedar policies (or in dry run, where everything is shown).
+    cedar: Option<CedarList<'p>>,
+}
+
+impl std::fmt::Debug for ListFilter<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListFilter")
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ListFilter<'_, '_> {
+    /// Whether the list shows `target`: exactly what [`Policy::visible`] answers.
+    pub fn visible(&self, target: &Target<'_>) -> bool {
+        let policy = self.policy;
+        let Some(server) = policy.servers.get(target.server) else {
+            return false;
+        };
+        if policy.dry_run || server.dry_run {
+            return true;
+        }
+        let caller = &self.caller;
+        let (needed, _) = scopes::required(server, target);
+        if !needed.iter().all(|s| caller.scopes.contains(s)) {
+            return false;
+        }
+        let parties = parties(caller);
+        if let Some(roles) = &policy.roles
+            && holders(&parties, caller).any(|h| roles.grant(h, target).is_none())
+        {
+            return false;
+        }
+        match (&policy.cedar, &self.cedar) {
+            (None, _) => true,
+            (Some(_), Some(cedar)) => cedar.may_use(target, server),
+            // Unreachable: the filter has Cedar's side whenever the policy has Cedar rules
+            // and is not in dry run; hide rather than show.
+            (Some(_), None) => false,
+        }
+    }
+}
+
 fn parties<'a>(caller: &Caller<'a>) -> Parties<'a> {
     Parties {
         agent: caller.agent.unwrap_or(ANONYMOUS),
@@ -275,5 +327,7 @@ fn describe(holder: Holder<'_>) -> String {
     }
 }
 
+#[cfg(test)]
+mod list_tests;
 #[cfg(test)]
 mod tests;

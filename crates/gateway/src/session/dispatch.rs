@@ -344,6 +344,9 @@ impl Session {
             (Some(policy), Some(caller)) => {
                 let who = policy_caller(caller.principal.as_deref());
                 let ctx = list_context(caller);
+                // One filter for the whole list: the caller's side of every decision is built
+                // once, and entries Cedar cannot tell apart are decided once.
+                let filter = policy.list_filter(&who, &ctx);
                 let keep = |idx: usize, name: &str, hints| {
                     let target = Target {
                         server: self.names.server(idx),
@@ -351,7 +354,7 @@ impl Session {
                         name,
                         hints,
                     };
-                    policy.visible(&who, &target, &ctx)
+                    filter.visible(&target)
                 };
                 merge_filtered(kind, &self.names, pages, true, Some(&keep))
             }

@@ -2,23 +2,28 @@
 //! principal (agent, and the user it acts for) on every decision.
 
 mod index;
+mod list;
 mod locate;
+mod query;
+mod reads;
 mod schema;
 mod values;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use cedar_policy::{
-    AuthorizationError, Authorizer, Context as CedarContext, Effect, Entities, Entity, EntityUid,
-    PolicyId, PolicySet, Request as CedarRequest, RestrictedExpression, Schema, ValidationError,
+    AuthorizationError, Authorizer, Effect, PolicyId, PolicySet, Schema, ValidationError,
     ValidationMode, Validator,
 };
-use moat_config::{Date, Label, ServerPolicy};
+use moat_config::{Date, ServerPolicy};
 
-use crate::request::{Action, Context, Kind, Target};
-use index::{Answer, IndexedPolicies};
+use crate::request::{Action, Context, Target};
+use index::{Answer, IndexedPolicies, Part, Who};
+pub(crate) use list::CedarList;
 use locate::located;
+use query::{CallerSide, Needs, Query, TargetSide};
+use reads::Reads;
 
 /// One policy file's text, read at the edge.
 #[derive(Debug, Clone)]
@@ -72,6 +77,8 @@ pub(crate) struct CedarRules {
     /// allow, to tell what must wait for a human.
     approvals: Option<IndexedPolicies>,
     info: Vec<PolicyInfo>,
+    /// What the policies read, over all three sets: what a request needs built.
+    needs: Needs,
     authorizer: Authorizer,
 }
 
@@ -114,6 +121,7 @@ impl CedarRules {
         let mut dry_runs = IndexedPolicies::default();
         let mut approvals = IndexedPolicies::default();
         let mut info = Vec::new();
+        let mut needs = Needs::none();
         let mut seen = HashSet::new();
         for source in sources {
             let parsed = PolicySet::from_str(&source.text)
@@ -165,13 +173,16 @@ impl CedarRules {
                     )));
                 }
                 let renamed = policy.new_id(PolicyId::new(&id));
-                if dry_run {
-                    dry_runs.add(renamed).map_err(add_error)?;
+                let reads = Reads::of(&renamed);
+                needs.add(&reads);
+                let set = if dry_run {
+                    &mut dry_runs
                 } else if require_approval {
-                    approvals.add(renamed).map_err(add_error)?;
+                    &mut approvals
                 } else {
-                    enforced.add(renamed).map_err(add_error)?;
-                }
+                    &mut enforced
+                };
+                set.add(renamed, &reads).map_err(add_error)?;
                 info.push(PolicyInfo {
                     id,
                     file: source.name.clone(),
@@ -193,6 +204,7 @@ impl CedarRules {
             dry_run,
             approvals,
             info,
+            needs,
             authorizer: Authorizer::new(),
         }))
     }
@@ -213,15 +225,15 @@ impl CedarRules {
         server: &ServerPolicy,
         ctx: &Context<'_>,
     ) -> CedarOutcome {
-        let Some(query) = build(whos, action, target, server, ctx) else {
+        let Some((caller, query)) = self.query(whos, action, target, server, ctx) else {
             return CedarOutcome::Refuse(
                 vec!["cedar:request".into()],
                 "the request could not be put to the Cedar policies".into(),
             );
         };
         let mut permits = Vec::new();
-        for (i, who) in whos.iter().enumerate() {
-            let answer = query.ask(i, &self.authorizer, &self.enforced);
+        let answers = self.answers(&caller, &query, &self.enforced);
+        for (who, answer) in whos.iter().zip(answers) {
             if let Some((id, _)) = answer.errored.iter().find(|(_, e)| *e == Effect::Forbid) {
                 return CedarOutcome::Refuse(
                     vec![id.to_string()],
@@ -248,34 +260,15 @@ impl CedarRules {
             }
             permits.extend(names(&answer.permits));
         }
-        // A forbid that cannot be evaluated counts as applying: held, or refused in dry run.
-        let applying = |set: &IndexedPolicies| -> Vec<String> {
-            (0..whos.len())
-                .flat_map(|i| {
-                    let answer = query.ask(i, &self.authorizer, set);
-                    let errored = answer
-                        .errored
-                        .into_iter()
-                        .filter(|(_, e)| *e == Effect::Forbid)
-                        .map(|(id, _)| id);
-                    answer
-                        .forbids
-                        .into_iter()
-                        .chain(errored)
-                        .collect::<Vec<_>>()
-                })
-                .map(|id| id.to_string())
-                .collect()
-        };
         if let Some(approvals) = &self.approvals {
-            let mut holding = applying(approvals);
+            let mut holding = self.applying(&caller, &query, approvals);
             if !holding.is_empty() {
                 holding.dedup();
                 return CedarOutcome::Hold(permits, holding);
             }
         }
         if let Some(dry_run) = &self.dry_run {
-            let refusing = applying(dry_run);
+            let refusing = self.applying(&caller, &query, dry_run);
             if !refusing.is_empty() {
                 return CedarOutcome::WouldForbid(refusing);
             }
@@ -283,26 +276,79 @@ impl CedarRules {
         CedarOutcome::Permit(permits)
     }
 
-    /// Whether the target could be permitted for some arguments, to every one of `whos`:
-    /// asked without arguments, a permit that needs them errors and counts as "maybe"; a
-    /// forbid that applies regardless hides the target.
-    pub(crate) fn may_use(
+    /// The request's two sides, built once for every policy set asked.
+    fn query(
         &self,
         whos: &[CedarPrincipal<'_>],
+        action: Action,
         target: &Target<'_>,
         server: &ServerPolicy,
         ctx: &Context<'_>,
-    ) -> bool {
-        let action = Action::use_of(target.kind);
-        let Some(query) = build(whos, action, target, server, ctx) else {
-            return false;
-        };
-        (0..whos.len()).all(|i| {
-            let answer = query.ask(i, &self.authorizer, &self.enforced);
-            answer.forbids.is_empty()
-                && (!answer.permits.is_empty()
-                    || answer.errored.iter().any(|(_, e)| *e == Effect::Permit))
+    ) -> Option<(CallerSide, Query)> {
+        let caller = CallerSide::new(whos, ctx, &self.needs)?;
+        let query = Query::new(
+            &caller,
+            action,
+            TargetSide::new(target, server, &self.needs)?,
+        )?;
+        Some((caller, query))
+    }
+
+    /// What `set` answers for each principal: the policies that look at it, and those that do
+    /// not, evaluated once for all.
+    /// Lazily: a refusal of the agent needs no evaluation for the user.
+    fn answers<'q>(
+        &'q self,
+        caller: &'q CallerSide,
+        query: &'q Query,
+        set: &'q IndexedPolicies,
+    ) -> impl Iterator<Item = Answer> + 'q {
+        let anyone = query.ask(&self.authorizer, set, (Who::Anyone, 0), Part::All);
+        (0..caller.len()).map(move |i| {
+            let mut answer = anyone.clone();
+            answer.merge(&query.ask(&self.authorizer, set, (caller.who(i), i), Part::All));
+            answer
         })
+    }
+
+    /// The forbids of `set` that apply to some principal. A forbid that cannot be evaluated
+    /// counts as applying: held, or refused in dry run.
+    fn applying(&self, caller: &CallerSide, query: &Query, set: &IndexedPolicies) -> Vec<String> {
+        self.answers(caller, query, set)
+            .flat_map(|answer| {
+                let errored = answer
+                    .errored
+                    .into_iter()
+                    .filter(|(_, e)| *e == Effect::Forbid)
+                    .map(|(id, _)| id);
+                answer
+                    .forbids
+                    .into_iter()
+                    .chain(errored)
+                    .collect::<Vec<_>>()
+            })
+            .map(|id| id.to_string())
+            .collect()
+    }
+
+    /// The enforced policies, which decide what a list shows.
+    fn enforced(&self) -> &IndexedPolicies {
+        &self.enforced
+    }
+
+    fn authorizer(&self) -> &Authorizer {
+        &self.authorizer
+    }
+
+    fn needs(&self) -> &Needs {
+        &self.needs
+    }
+
+    /// Builds every attribute and context entry, read or not: what the pruned requests are
+    /// compared with.
+    #[cfg(test)]
+    pub(crate) fn read_everything(&mut self) {
+        self.needs = Needs::default();
     }
 }
 
@@ -320,216 +366,4 @@ fn errored_policy(e: &AuthorizationError) -> &PolicyId {
     match e {
         AuthorizationError::PolicyEvaluationError(e) => e.policy_id(),
     }
-}
-
-fn uid(kind: &str, id: &str) -> Option<EntityUid> {
-    Some(EntityUid::from_type_name_and_id(
-        type_name(kind)?,
-        cedar_policy::EntityId::new(id),
-    ))
-}
-
-/// The entity types of moat's schema, parsed once: parsing one runs Cedar's parser, which
-/// cost more than the rest of a decision.
-fn type_name(kind: &str) -> Option<cedar_policy::EntityTypeName> {
-    static TYPES: std::sync::OnceLock<Vec<(&str, cedar_policy::EntityTypeName)>> =
-        std::sync::OnceLock::new();
-    let types = TYPES.get_or_init(|| {
-        [
-            "Agent", "User", "Group", "Server", "Tool", "Prompt", "Resource", "Action",
-        ]
-        .into_iter()
-        .filter_map(|k| Some((k, k.parse().ok()?)))
-        .collect()
-    });
-    types
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, t)| t.clone())
-}
-
-fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> RestrictedExpression {
-    RestrictedExpression::new_set(
-        items
-            .into_iter()
-            .map(|s| RestrictedExpression::new_string(s.into())),
-    )
-}
-
-/// The Cedar request and the entities it refers to.
-fn build(
-    whos: &[CedarPrincipal<'_>],
-    action: Action,
-    target: &Target<'_>,
-    server: &ServerPolicy,
-    ctx: &Context<'_>,
-) -> Option<Query> {
-    let mut principals = Vec::with_capacity(whos.len());
-    let mut entities = Vec::with_capacity(whos.len() + 4);
-    let mut groups: HashSet<EntityUid> = HashSet::new();
-    for who in whos {
-        let principal = uid(who.kind, who.id)?;
-        let parents: HashSet<EntityUid> = if who.kind == "User" {
-            who.groups.iter().filter_map(|g| uid("Group", g)).collect()
-        } else {
-            HashSet::new()
-        };
-        groups.extend(parents.iter().cloned());
-        entities.push(
-            Entity::new(
-                principal.clone(),
-                HashMap::from([
-                    ("scopes".to_owned(), strings(who.scopes.iter().cloned())),
-                    ("roles".to_owned(), strings(who.roles.iter().copied())),
-                    ("groups".to_owned(), strings(who.groups.iter().cloned())),
-                ]),
-                parents,
-            )
-            .ok()?,
-        );
-        principals.push((principal, who.kind));
-    }
-    let server_uid = uid("Server", target.server)?;
-    let label = target_label(server, target);
-    let mut attrs = HashMap::from([
-        (
-            "server".to_owned(),
-            RestrictedExpression::new_string(target.server.to_owned()),
-        ),
-        (
-            "label".to_owned(),
-            RestrictedExpression::new_string(label.as_str().to_owned()),
-        ),
-    ]);
-    let name_attr = if target.kind == Kind::Resource {
-        "uri"
-    } else {
-        "name"
-    };
-    attrs.insert(
-        name_attr.to_owned(),
-        RestrictedExpression::new_string(target.name.to_owned()),
-    );
-    if target.kind == Kind::Tool {
-        let read_only = server.trusted && target.hints.read_only == Some(true);
-        // The spec's default for a tool that is not read-only is destructive.
-        let destructive = !(read_only || server.trusted && target.hints.destructive == Some(false));
-        attrs.insert(
-            "read_only".to_owned(),
-            RestrictedExpression::new_bool(read_only),
-        );
-        attrs.insert(
-            "destructive".to_owned(),
-            RestrictedExpression::new_bool(destructive),
-        );
-    }
-    let resource = uid(
-        target.kind.entity_type(),
-        &format!("{}/{}", target.server, target.name),
-    )?;
-    let resource_entity =
-        Entity::new(resource.clone(), attrs, HashSet::from([server_uid.clone()])).ok()?;
-    let server_entity = Entity::new(
-        server_uid.clone(),
-        HashMap::from([
-            (
-                "label".to_owned(),
-                RestrictedExpression::new_string(server.label.as_str().to_owned()),
-            ),
-            (
-                "trusted".to_owned(),
-                RestrictedExpression::new_bool(server.trusted),
-            ),
-        ]),
-        HashSet::new(),
-    )
-    .ok()?;
-    entities.extend([resource_entity, server_entity]);
-    entities.extend(groups.into_iter().map(Entity::with_uid));
-    let entities = Entities::from_entities(entities, None).ok()?;
-    let action = uid("Action", action.as_str())?;
-    let context = context(ctx)?;
-    let requests = principals
-        .into_iter()
-        .map(|(principal, kind)| {
-            let request = CedarRequest::new(
-                principal.clone(),
-                action.clone(),
-                resource.clone(),
-                context.clone(),
-                None,
-            )
-            .ok()?;
-            Some((request, principal, kind))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Query {
-        requests,
-        entities,
-        resource: (resource, server_uid),
-    })
-}
-
-/// One request per principal, ready to be put to the policies, with what selects their
-/// buckets; the entities and context are built once for all of them.
-struct Query {
-    requests: Vec<(CedarRequest, EntityUid, &'static str)>,
-    entities: Entities,
-    resource: (EntityUid, EntityUid),
-}
-
-impl Query {
-    /// The answer for principal `i`.
-    fn ask(&self, i: usize, authorizer: &Authorizer, policies: &IndexedPolicies) -> Answer {
-        let (request, p, kind) = &self.requests[i];
-        let (r, server) = &self.resource;
-        policies.ask(authorizer, request, &self.entities, (p, kind), (r, server))
-    }
-}
-
-fn target_label(server: &ServerPolicy, target: &Target<'_>) -> Label {
-    match target.kind {
-        Kind::Tool => server
-            .tools
-            .get(target.name)
-            .and_then(|t| t.label)
-            .unwrap_or(server.label),
-        _ => server.label,
-    }
-}
-
-fn context(ctx: &Context<'_>) -> Option<CedarContext> {
-    let day = ctx.now_unix.div_euclid(86_400);
-    let mut pairs = vec![
-        (
-            "time".to_owned(),
-            RestrictedExpression::new_long(ctx.now_unix),
-        ),
-        (
-            "hour".to_owned(),
-            RestrictedExpression::new_long(ctx.now_unix.rem_euclid(86_400) / 3_600),
-        ),
-        // 1970-01-01 was a Thursday; ISO weekdays run 1 (Monday) to 7 (Sunday).
-        (
-            "weekday".to_owned(),
-            RestrictedExpression::new_long((day + 3).rem_euclid(7) + 1),
-        ),
-        (
-            "source_ip".to_owned(),
-            RestrictedExpression::new_ip(
-                ctx.source
-                    .map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string()),
-            ),
-        ),
-        (
-            "session".to_owned(),
-            RestrictedExpression::new_string(ctx.session.unwrap_or_default().to_owned()),
-        ),
-    ];
-    if let Some(args) = ctx.arguments {
-        let empty = serde_json::Map::new();
-        let map = args.as_object().unwrap_or(&empty);
-        pairs.push(("arguments".to_owned(), values::record(map)?));
-    }
-    CedarContext::from_pairs(pairs).ok()
 }
