@@ -3,21 +3,22 @@
 //! Written here rather than taken from a glob crate: grants need only `*`, and path-glob crates
 //! give `/` and `[` meanings that tool names and URIs must not have.
 
-/// Whether `text` matches `pattern`.
+/// Whether `text` matches `pattern`. Allocation-free: list filtering asks this for every role
+/// pattern of every entry.
 pub(crate) fn matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
-        return false;
+    let Some((first, tail)) = pattern.split_once('*') else {
+        // No `*`: an exact match.
+        return pattern == text;
     };
     let Some(mut rest) = text.strip_prefix(first) else {
         return false;
     };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        // No `*`: an exact match.
-        return rest.is_empty();
+    // `tail` is "middle*middle*…*last": the middles are found in order, the last ends the text.
+    let (middles, last) = match tail.rsplit_once('*') {
+        Some((middles, last)) => (Some(middles), last),
+        None => (None, tail),
     };
-    for part in middle {
+    for part in middles.into_iter().flat_map(|m| m.split('*')) {
         match rest.find(part) {
             Some(at) => rest = &rest[at + part.len()..],
             None => return false,

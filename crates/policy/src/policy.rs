@@ -8,7 +8,7 @@ use crate::cedar::{
 };
 use crate::decision::{Decision, Verdict};
 use crate::request::{Action, Caller, Context, Target};
-use crate::roles::{Holder, Roles};
+use crate::roles::{BoundRoles, Holder, Roles};
 use crate::{approval, scopes};
 
 /// Why a policy cannot be compiled.
@@ -128,10 +128,17 @@ impl Policy {
             }
             _ => None,
         };
+        let roles = self.roles.as_ref().map(|roles| {
+            let parties = parties(caller);
+            holders(&parties, caller)
+                .map(|h| roles.bound_to(h))
+                .collect()
+        });
         ListFilter {
             policy: self,
             caller: *caller,
             cedar,
+            roles,
         }
     }
 
@@ -237,6 +244,8 @@ pub struct ListFilter<'p, 'a> {
     caller: Caller<'a>,
     /// `None` without Cedar policies (or in dry run, where everything is shown).
     cedar: Option<CedarList<'p>>,
+    /// The roles of the agent and of the user, when roles are configured.
+    roles: Option<Vec<BoundRoles<'p>>>,
 }
 
 impl std::fmt::Debug for ListFilter<'_, '_> {
@@ -262,9 +271,8 @@ impl ListFilter<'_, '_> {
         if !needed.iter().all(|s| caller.scopes.contains(s)) {
             return false;
         }
-        let parties = parties(caller);
-        if let Some(roles) = &policy.roles
-            && holders(&parties, caller).any(|h| roles.grant(h, target).is_none())
+        if let Some(roles) = &self.roles
+            && roles.iter().any(|bound| !bound.grant(target))
         {
             return false;
         }

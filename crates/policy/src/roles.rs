@@ -34,16 +34,37 @@ impl Roles {
         let key = format!("{}/{}", target.server, target.name);
         self.0
             .iter()
-            .find(|r| {
-                let patterns = match target.kind {
-                    Kind::Tool => &r.tools,
-                    Kind::Prompt => &r.prompts,
-                    Kind::Resource => &r.resources,
-                };
-                bound(r, holder) && patterns.iter().any(|p| matches(p, &key))
-            })
+            .find(|r| bound(r, holder) && grants(r, target.kind, &key))
             .map(|r| r.name.as_str())
     }
+
+    /// The roles bound to `holder`: a list asks which of them grants each entry, so who holds
+    /// which role is worked out once per list.
+    pub(crate) fn bound_to(&self, holder: Holder<'_>) -> BoundRoles<'_> {
+        BoundRoles(self.0.iter().filter(|r| bound(r, holder)).collect())
+    }
+}
+
+/// The roles of one holder.
+#[derive(Debug)]
+pub(crate) struct BoundRoles<'r>(Vec<&'r RoleConfig>);
+
+impl BoundRoles<'_> {
+    /// Whether one of them grants `target`.
+    pub(crate) fn grant(&self, target: &Target<'_>) -> bool {
+        let key = format!("{}/{}", target.server, target.name);
+        self.0.iter().any(|r| grants(r, target.kind, &key))
+    }
+}
+
+/// Whether `role` grants the `kind` of thing named `key` (`server/name`).
+fn grants(role: &RoleConfig, kind: Kind, key: &str) -> bool {
+    let patterns = match kind {
+        Kind::Tool => &role.tools,
+        Kind::Prompt => &role.prompts,
+        Kind::Resource => &role.resources,
+    };
+    patterns.iter().any(|p| matches(p, key))
 }
 
 fn bound(role: &RoleConfig, holder: Holder<'_>) -> bool {
