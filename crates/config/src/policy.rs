@@ -149,6 +149,9 @@ pub struct ApprovalSettings {
     pub timeout: Duration,
     /// The longest standing consent a user may give while approving one call.
     pub remember_max: Duration,
+    /// Whether the user may be asked through the client; an agent that is its own client
+    /// could answer for itself, so deployments that need a second person turn this off.
+    pub ask_client: bool,
 }
 
 /// Longest wait for an approval: an HTTP request held longer outlives most clients and proxies.
@@ -186,6 +189,7 @@ impl ApprovalSettings {
         Ok(Self {
             timeout,
             remember_max,
+            ask_client: raw.ask_client.unwrap_or(true),
         })
     }
 }

@@ -131,6 +131,9 @@ pub struct RawApproval {
     pub timeout: Option<String>,
     /// The longest standing consent a user may give while approving a call (default `8h`).
     pub remember_max: Option<String>,
+    /// Ask the user through the client (elicitation) when it can be asked (default true);
+    /// false sends every held call to the operators' queue.
+    pub ask_client: Option<bool>,
 }
 
 /// A named role.

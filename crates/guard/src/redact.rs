@@ -184,6 +184,12 @@ impl Redactor {
                     *s = new;
                 }
             }
+            // A card or phone number may come as a JSON number.
+            Value::Number(n) => {
+                if let Cow::Owned(new) = self.redact(&n.to_string(), outcome) {
+                    *value = Value::String(new);
+                }
+            }
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v, outcome)),
             Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v, outcome)),
             _ => {}
@@ -260,7 +266,8 @@ mod tests {
         let mut v = json!({
             "content": [{"type": "text", "text": "key AKIAIOSFODNN7EXAMPLE"}],
             "structuredContent": {"nested": ["ghp_0123456789abcdefghijABCDEFGHIJ012345"]},
-            "AKIAIOSFODNN7EXAMPLE": 1
+            "AKIAIOSFODNN7EXAMPLE": 1,
+            "card": 4111111111111111u64
         });
         let mut outcome = Outcome::default();
         r.redact_json(&mut v, &mut outcome);
@@ -269,6 +276,10 @@ mod tests {
             v["structuredContent"]["nested"][0],
             "[REDACTED:github_token]"
         );
-        assert_eq!(outcome.counts.len(), 2);
+        assert_eq!(
+            v["card"], "[REDACTED:payment_card]",
+            "a card as a JSON number"
+        );
+        assert_eq!(outcome.counts.len(), 3);
     }
 }

@@ -52,19 +52,22 @@ pub(crate) async fn open_store(
 
 pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
     // The config gives the store's default place and the scope dictionary grants are held to.
-    let (config, store) = open_store(args.store.as_deref(), args.config.as_deref()).await?;
+    let (config, store) =
+        open_store(args.store.store.as_deref(), args.store.config.as_deref()).await?;
     let agents = store.agents();
     match args.command {
         AgentsCommand::List { status } => {
             let status = status.as_deref().map(parse_status).transpose()?;
             let list = agents.list(status).await?;
-            if args.json {
+            if args.store.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 print_table(&list);
             }
         }
-        AgentsCommand::Show { id } => print_one(&agents.get(&ClientId::new(id)).await?, args.json)?,
+        AgentsCommand::Show { id } => {
+            print_one(&agents.get(&ClientId::new(id)).await?, args.store.json)?
+        }
         AgentsCommand::Register {
             id,
             name,
@@ -95,7 +98,7 @@ pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
                 },
             };
             if redirect_uris.is_empty() && !client_credentials {
-                print_one(&agents.register(&new).await?, args.json)?;
+                print_one(&agents.register(&new).await?, args.store.json)?;
             } else {
                 let mut grants = Vec::new();
                 if !redirect_uris.is_empty() {
@@ -115,7 +118,7 @@ pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
                         .transpose()?,
                 };
                 let (agent, _) = store.clients().register(&client).await?;
-                print_one(&agent, args.json)?;
+                print_one(&agent, args.store.json)?;
                 if let Some(secret) = secret {
                     // Shown once: only its argon2id hash is stored.
                     eprintln!("client secret (shown once, store it now):");
@@ -124,10 +127,10 @@ pub(crate) async fn run(args: AgentsArgs) -> Result<()> {
             }
         }
         AgentsCommand::Suspend { id } => {
-            print_one(&agents.suspend(&ClientId::new(id)).await?, args.json)?
+            print_one(&agents.suspend(&ClientId::new(id)).await?, args.store.json)?
         }
         AgentsCommand::Resume { id } => {
-            print_one(&agents.resume(&ClientId::new(id)).await?, args.json)?
+            print_one(&agents.resume(&ClientId::new(id)).await?, args.store.json)?
         }
     }
     store.close().await;

@@ -82,15 +82,8 @@ pub(crate) struct FixtureArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AgentsArgs {
-    /// Config file whose store to use (default: the bundled default's).
-    #[arg(long, short = 'c', global = true)]
-    pub(crate) config: Option<PathBuf>,
-    /// The store's URL, overriding the config (sqlite://PATH or postgres://…).
-    #[arg(long, global = true)]
-    pub(crate) store: Option<String>,
-    /// Print JSON instead of a table.
-    #[arg(long, global = true)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
     #[command(subcommand)]
     pub(crate) command: AgentsCommand,
 }

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use common::http::RawSession;
 use common::servers::{installed, s};
-use common::tokens::{Key, jwks, key, now, sign};
-use common::{Moat, Process, TIMEOUT, TempDir, init_crypto, moat_bin};
+use common::tokens::{Key, access_token, key, serve_with_issuer};
+use common::{Process, TIMEOUT, TempDir, init_crypto, moat_bin};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
     ElicitationAction, ElicitationCapability, Implementation, ProtocolVersion,
@@ -25,7 +25,6 @@ use rmcp::{ClientHandler, ServiceExt};
 use serde_json::{Value, json};
 
 const VERSION: &str = "2025-11-25";
-const ISS: &str = "https://idp.test";
 /// The agent every test calls as, acting for this user.
 const AGENT: &str = "writer-bot";
 const USER: &str = "alice";
@@ -46,16 +45,10 @@ fn start(extra_policy: &str) -> Setup {
     let dir = TempDir::new();
     let files = TempDir::new();
     let key = key("k1");
-    let jwks_file = dir.write("jwks.json", &jwks(&[&key]));
     let store = format!("sqlite://{}", dir.path().join("moat.db").display());
-    let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
+    let (moat, port) = serve_with_issuer(&dir, &key, |_| {
         format!(
-            r#"listen: 127.0.0.1:{port}
-auth:
-  issuer: {ISS}
-  resource: http://127.0.0.1:{port}/mcp
-  jwks: file:{jwks}
-store: {store}
+            r#"store: {store}
 upstreams:
   fs:
     stdio:
@@ -66,7 +59,6 @@ policy:
     fs:
       trusted: true
 {extra_policy}"#,
-            jwks = s(&jwks_file),
             node = s(&servers.node),
             filesystem = s(&servers.filesystem),
             root = s(files.path()),
@@ -85,12 +77,7 @@ policy:
 impl Setup {
     /// A token for the agent acting for the user, with the filesystem's default scopes.
     fn token(&self) -> String {
-        let n = now();
-        sign(
-            &self.key,
-            &json!({"iss": ISS, "aud": self.url, "sub": USER, "client_id": AGENT,
-                    "scope": "fs:read fs:write", "iat": n - 5, "exp": n + 600}),
-        )
+        access_token(&self.key, &self.url, AGENT, USER, "fs:read fs:write")
     }
 
     async fn session(&self) -> Arc<RawSession> {

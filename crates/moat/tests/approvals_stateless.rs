@@ -6,11 +6,10 @@
 mod common;
 
 use common::http::post;
-use common::tokens::{Key, jwks, key, now, sign};
-use common::{Moat, Process, TempDir};
+use common::tokens::{Key, access_token, key, serve_with_issuer};
+use common::{Process, TempDir};
 use serde_json::{Value, json};
 
-const ISS: &str = "https://idp.test";
 const META: &str = "io.modelcontextprotocol/protocolVersion";
 const CAPS: &str = "io.modelcontextprotocol/clientCapabilities";
 const KEY: &str = "moat/approval";
@@ -25,16 +24,10 @@ struct Setup {
 fn start() -> Setup {
     let dir = TempDir::new();
     let key: Key = key("k1");
-    let jwks_file = dir.write("jwks.json", &jwks(&[&key]));
     let store = format!("sqlite://{}", dir.path().join("moat.db").display());
-    let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
+    let (moat, port) = serve_with_issuer(&dir, &key, |_| {
         format!(
-            r#"listen: 127.0.0.1:{port}
-auth:
-  issuer: {ISS}
-  resource: http://127.0.0.1:{port}/mcp
-  jwks: file:{jwks}
-store: {store}
+            r#"store: {store}
 upstreams:
   fx:
     builtin: fixture
@@ -42,17 +35,11 @@ policy:
   servers:
     fx:
       require_approval: always
-"#,
-            jwks = jwks_file.display(),
+"#
         )
     });
     let url = format!("http://127.0.0.1:{port}/mcp");
-    let n = now();
-    let token = sign(
-        &key,
-        &json!({"iss": ISS, "aud": url, "sub": "alice", "client_id": "bot",
-                "scope": "fx:read fx:write", "iat": n - 5, "exp": n + 600}),
-    );
+    let token = access_token(&key, &url, "bot", "alice", "fx:read fx:write");
     Setup {
         _dir: dir,
         _moat: moat,
@@ -149,8 +136,11 @@ async fn a_tool_that_asks_in_rounds_is_approved_once() {
     let tool = "fx__test_input_required_result_request_state";
     let (_, state) = moat_question(&setup.call(1, tool, json!({})).await);
 
-    // Approved: the server's own question comes back, its state sealed inside moat's.
-    let retry = json!({"inputResponses": {KEY: accept()}, "requestState": state});
+    // Approved, allowing the tool for an hour: the server's own question comes back, its state
+    // sealed inside moat's. (The next round must still be read through that seal, although
+    // the standing consent would let the call through on its own.)
+    let remember = json!({"action": "accept", "content": {"remember_hours": 1}});
+    let retry = json!({"inputResponses": {KEY: remember}, "requestState": state});
     let second = setup.call(2, tool, retry).await;
     let result = &second["result"];
     assert_eq!(result["resultType"], "input_required", "{second}");

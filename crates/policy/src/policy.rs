@@ -31,6 +31,7 @@ pub enum PolicyError {
 #[derive(Debug)]
 pub struct Policy {
     dry_run: bool,
+    approval: moat_config::ApprovalSettings,
     servers: IndexMap<String, ServerPolicy>,
     roles: Option<Roles>,
     cedar: Option<CedarRules>,
@@ -56,6 +57,7 @@ impl Policy {
         }
         Ok(Self {
             dry_run: cfg.dry_run,
+            approval: cfg.approval,
             servers: cfg.servers.clone(),
             roles: Roles::new(cfg.roles.clone()),
             cedar: CedarRules::compile(sources)?,
@@ -68,6 +70,11 @@ impl Policy {
         self.servers.get(server).is_some_and(|s| {
             s.trusted || s.require_approval == moat_config::ApprovalRule::Destructive
         })
+    }
+
+    /// How held calls are approved (read with the policy, so a reload changes both at once).
+    pub fn approval(&self) -> moat_config::ApprovalSettings {
+        self.approval
     }
 
     /// Every Cedar policy with its owner and review date.
@@ -227,7 +234,8 @@ impl Policy {
             reason = format!("needs a human's approval to {what}: {reason}");
             rules.extend(held);
         }
-        rules.dedup();
+        let mut seen = std::collections::HashSet::new();
+        rules.retain(|r| seen.insert(r.clone()));
         Decision {
             verdict,
             rules,

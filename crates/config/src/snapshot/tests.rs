@@ -293,12 +293,12 @@ fn approval_settings_are_checked_and_defaulted() {
     );
 
     let c = load(&format!(
-        "{base}  approval: {{timeout: 30s, remember_max: 0s}}\n  servers:\n    crm:\n      require_approval: always\n      tools:\n        lookup: {{require_approval: false}}\n"
+        "{base}  approval: {{timeout: 30s, remember_max: 0s, ask_client: false}}\n  servers:\n    crm:\n      require_approval: always\n      tools:\n        lookup: {{require_approval: false}}\n"
     ))
     .expect("valid");
     let p = c.policy.expect("policy");
     assert_eq!(p.approval.timeout, std::time::Duration::from_secs(30));
-    assert!(p.approval.remember_max.is_zero());
+    assert!(p.approval.remember_max.is_zero() && !p.approval.ask_client);
     assert_eq!(
         p.servers["crm"].require_approval,
         crate::ApprovalRule::Always

@@ -17,7 +17,12 @@ impl Session {
             return response;
         };
         let Ok(mut result) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
-            return response;
+            // What cannot be read cannot be cleared (nested past the parser's limit, say).
+            let error = ErrorObject::new(
+                codes::GUARD_BLOCKED,
+                "blocked: the answer could not be inspected",
+            );
+            return Response::error(response.id.clone(), &error);
         };
         // moat's own sealed state (and a server's) is opaque: it must come back unchanged.
         let state = result.remove("requestState");

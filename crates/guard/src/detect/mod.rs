@@ -237,14 +237,14 @@ const SPECS: &[Spec] = &[
         check: Some(validate::us_ssn),
     },
     Spec {
-        class: Class::Phone,
-        pattern: r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}\b|\+\d{8,15}\b",
-        check: Some(validate::phone),
-    },
-    Spec {
         class: Class::IpAddress,
         pattern: r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b",
         check: Some(validate::ip_address),
+    },
+    Spec {
+        class: Class::Phone,
+        pattern: r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}\b|\+\d{8,15}\b",
+        check: Some(validate::phone),
     },
 ];
 
@@ -323,30 +323,50 @@ impl Detector {
         }
     }
 
-    /// Every finding in `text`, in order and without overlaps.
+    /// Every finding in `text`, in order and without overlaps. A candidate its check refuses
+    /// does not hide what starts inside it: the search goes on from its next character (so the
+    /// IP in `10.100.200.1` is found after the phone-shaped `10.100.200` is refused). Every
+    /// pattern is bounded or unchecked, so this stays linear.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
         let mut out = Vec::new();
-        for m in self.all.find_iter(text.as_bytes()) {
+        let mut at = 0;
+        while let Some(m) = self.all.search(&Input::new(text).span(at..text.len())) {
             let p = &self.patterns[m.pattern().as_usize()];
-            let (start, end) = match &p.value {
-                None => (m.start(), m.end()),
-                Some(single) => match value_span(single, text, m.range()) {
-                    Some(span) => span,
-                    None => continue,
-                },
-            };
-            let value = &text[start..end];
-            let alone = !is_number(p.class) || stands_alone(text, start, end);
-            if alone && p.check.is_none_or(|check| check(value)) {
-                out.push(Finding {
-                    class: p.class,
-                    start,
-                    end,
-                });
+            match self.accept(p, text, m.range()) {
+                Some(finding) => {
+                    out.push(finding);
+                    at = m.end().max(m.start() + 1);
+                }
+                None => at = next_char(text, m.start()),
+            }
+            if at >= text.len() {
+                break;
             }
         }
         out
     }
+
+    /// The finding a candidate match makes, if its value passes the pattern's checks.
+    fn accept(&self, p: &Pattern, text: &str, range: std::ops::Range<usize>) -> Option<Finding> {
+        let (start, end) = match &p.value {
+            None => (range.start, range.end),
+            Some(single) => value_span(single, text, range)?,
+        };
+        let alone = !is_number(p.class) || stands_alone(text, start, end);
+        (alone && p.check.is_none_or(|check| check(&text[start..end]))).then_some(Finding {
+            class: p.class,
+            start,
+            end,
+        })
+    }
+}
+
+/// The byte index of the character after the one at `i`.
+fn next_char(text: &str, i: usize) -> usize {
+    text[i..]
+        .chars()
+        .next()
+        .map_or(text.len(), |c| i + c.len_utf8())
 }
 
 /// Compiles patterns into one automaton: ASCII classes, UTF-8 matches only, bounded size.

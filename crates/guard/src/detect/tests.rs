@@ -69,6 +69,7 @@ const CORPUS: &[(Option<Class>, &str)] = &[
         "peer 2001:db8:85a3::8a2e:370:7334 closed",
     ),
     (Some(Class::IpAddress), "listen on fe80::1"),
+    (Some(Class::IpAddress), "gateway 10.100.200.1 answered"),
     (None, "std::vector<int> and a::b"),
     (None, "meeting at 10:30:00"),
     (None, "version 300.1.2.3"),

@@ -45,3 +45,40 @@ pub(crate) fn now() -> u64 {
         .expect("clock")
         .as_secs()
 }
+
+/// The issuer of the test tokens.
+pub(crate) const TEST_ISSUER: &str = "https://idp.test";
+
+/// `moat serve` accepting tokens of [`TEST_ISSUER`] signed by `key` (its JWKS written to
+/// `dir`): the config is the listener and `auth:` lines, then `rest(port)`.
+pub(crate) fn serve_with_issuer(
+    dir: &super::TempDir,
+    key: &Key,
+    rest: impl Fn(u16) -> String,
+) -> (super::Process, u16) {
+    let jwks_file = dir.write("jwks.json", &jwks(&[key]));
+    super::Moat::config_for_port(dir, "moat listening on http://", &[], |port| {
+        format!(
+            "listen: 127.0.0.1:{port}\nauth:\n  issuer: {TEST_ISSUER}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: file:{}\n{}",
+            jwks_file.display(),
+            rest(port)
+        )
+    })
+}
+
+/// An access token of [`TEST_ISSUER`] for `agent` acting for `user`, with `scopes`, valid for
+/// ten minutes at `audience`.
+pub(crate) fn access_token(
+    key: &Key,
+    audience: &str,
+    agent: &str,
+    user: &str,
+    scopes: &str,
+) -> String {
+    let n = now();
+    sign(
+        key,
+        &json!({"iss": TEST_ISSUER, "aud": audience, "sub": user, "client_id": agent,
+                "scope": scopes, "iat": n - 5, "exp": n + 600}),
+    )
+}

@@ -263,7 +263,8 @@ impl CedarRules {
         if let Some(approvals) = &self.approvals {
             let mut holding = self.applying(&caller, &query, approvals);
             if !holding.is_empty() {
-                holding.dedup();
+                let mut seen = std::collections::HashSet::new();
+                holding.retain(|id| seen.insert(id.clone()));
                 return CedarOutcome::Hold(permits, holding);
             }
         }

@@ -171,24 +171,16 @@ impl Reseal {
     }
 }
 
-/// What a stateless round of a held call comes to.
-pub(super) enum Round {
-    /// Answer with this `InputRequiredResult` and wait for the retry.
-    Ask(Box<RawValue>),
-    /// Decided.
-    Done(Outcome),
-}
-
 impl Session {
-    /// One round of a 2026-07-28 held call: ask, or read the retry's answer (restoring the
-    /// upstream's own state in the request).
+    /// One round of a 2026-07-28 held call: the decision read from the retry (the upstream's
+    /// own state restored in the request), or `Err`, the `InputRequiredResult` that asks.
     pub(super) async fn input_round(
         &self,
         authorized: &mut Authorized,
         held: &Held,
         party: &Party,
         settings: ApprovalSettings,
-    ) -> Round {
+    ) -> Result<Outcome, Box<RawValue>> {
         let binding = binding(held, party);
         let sealer = &self.gateway.sealer;
         let mut params = params_of(&authorized.req);
@@ -204,13 +196,13 @@ impl Session {
                 "requestState": sealed,
             });
             return match serde_json::value::to_raw_value(&result) {
-                Ok(raw) => Round::Ask(raw),
-                Err(e) => Round::Done(refused(format!("the question could not be built: {e}"))),
+                Ok(raw) => Err(raw),
+                Err(e) => Ok(refused(format!("the question could not be built: {e}"))),
             };
         };
         let (stage, inner) = match sealer.open(&state, &binding) {
             Ok(opened) => opened,
-            Err(why) => return Round::Done(refused(format!("the requestState {why}"))),
+            Err(why) => return Ok(refused(format!("the requestState {why}"))),
         };
         let answer = params
             .get_mut("inputResponses")
@@ -223,7 +215,7 @@ impl Session {
         });
         let answer = match (stage, answer) {
             (Stage::Approved, _) => {
-                return Round::Done(Outcome::Approved {
+                return Ok(Outcome::Approved {
                     by: "the user, in an earlier round of this call".into(),
                     how: "continued",
                 });
@@ -233,8 +225,14 @@ impl Session {
                 Answer::refused(format!("the retry carried no inputResponses.{INPUT_KEY}"))
             }
         };
-        Round::Done(self.record_answer(held, party, settings, answer).await)
+        Ok(self.record_answer(held, party, settings, answer).await)
     }
+}
+
+/// Whether the request carries a `requestState` of moat's.
+pub(super) fn carries_seal(req: &Request) -> bool {
+    moat_proto::object_field::<String>(req.params.as_deref(), "requestState")
+        .is_some_and(|s| s.starts_with(PREFIX))
 }
 
 /// Whether a 2026-07-28 request's `_meta` declares form elicitation.

@@ -69,31 +69,26 @@ impl Session {
             agent: principal.map_or("anonymous", |p| p.agent()).to_owned(),
             user: principal.and_then(|p| p.user()).map(str::to_owned),
         };
-        let config = self.gateway.config.load();
-        let Some(settings) = config.policy.as_ref().map(|p| p.approval) else {
-            // A held call needs a policy; a reload that removed it leaves nothing to ask.
-            return Ok(Cleared(authorized));
+        // Settings come with the policy that held the call; one removed since cannot ask.
+        let Some(mut settings) = self.gateway.policy.load().as_ref().map(|p| p.approval()) else {
+            return Err(refusal(
+                authorized.req.id,
+                &held,
+                codes::APPROVAL_REFUSED,
+                "not approved: the policy that held the call was removed".into(),
+                None,
+            ));
         };
-        let outcome = match self.standing_consent(&held, &party).await {
-            Some(outcome) => outcome,
-            None if self.mode == Mode::Stateless && input::client_elicits(&authorized.req) => {
-                match self
-                    .input_round(&mut authorized, &held, &party, settings)
-                    .await
-                {
-                    input::Round::Ask(result) => {
-                        return Err(Response::result(authorized.req.id, result));
-                    }
-                    input::Round::Done(outcome) => outcome,
-                }
-            }
-            None if self.mode == Mode::Stateful && self.client_elicits() => {
-                self.elicit(&held, &party, settings, outbox).await
-            }
-            None => match &self.gateway.approval_store {
-                Some(store) => queue::wait(store, &held, &party, settings).await,
-                None => Outcome::Unaskable,
-            },
+        if principal.is_none() {
+            // Unauthenticated callers are indistinguishable: one cannot consent for the rest.
+            settings.remember_max = std::time::Duration::ZERO;
+        }
+        let outcome = self
+            .obtain(&mut authorized, &held, &party, settings, outbox)
+            .await;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(ask) => return Err(Response::result(authorized.req.id, ask)),
         };
         let call = HeldCall {
             session: &self.id,
@@ -128,6 +123,36 @@ impl Session {
                 Err(refusal(id, &held, codes::APPROVAL_REQUIRED, message, None))
             }
         }
+    }
+
+    /// Asks whoever can be asked; `Err` is a 2026-07-28 client's `InputRequiredResult`.
+    async fn obtain(
+        self: &Arc<Self>,
+        authorized: &mut Authorized,
+        held: &Held,
+        party: &Party,
+        settings: ApprovalSettings,
+        outbox: &Outbox,
+    ) -> Result<Outcome, Box<moat_proto::RawValue>> {
+        let stateless = self.mode == Mode::Stateless;
+        let ask_input = settings.ask_client && stateless && input::client_elicits(&authorized.req);
+        // A retry carrying moat's seal is read first: the seal must not reach the upstream.
+        if ask_input && input::carries_seal(&authorized.req) {
+            return self.input_round(authorized, held, party, settings).await;
+        }
+        if let Some(outcome) = self.standing_consent(held, party).await {
+            return Ok(outcome);
+        }
+        if ask_input {
+            return self.input_round(authorized, held, party, settings).await;
+        }
+        if settings.ask_client && !stateless && self.client_elicits() {
+            return Ok(self.elicit(held, party, settings, outbox).await);
+        }
+        Ok(match &self.gateway.approval_store {
+            Some(store) => queue::wait(store, held, party, settings).await,
+            None => Outcome::Unaskable,
+        })
     }
 
     /// The outcome when a standing consent covers the call (or the store cannot tell).
@@ -169,13 +194,13 @@ impl Session {
         let max_hours = max_hours(settings);
         let params = form::elicitation_params(held, party, max_hours);
         let (id, answer) = self.routes.register_moat_request();
+        // However the wait ends (answer, timeout, the client leaving), the entry goes.
+        let _forget = Forget(&self.routes, id);
         let request = Request::new(Id::Num(id), "elicitation/create", raw(&params));
         if outbox.send(Message::from(request)).is_err() {
-            self.routes.take_server_request(id);
             return refused("the client went away before it was asked".into());
         }
         let response = tokio::time::timeout(settings.timeout, answer).await;
-        self.routes.take_server_request(id);
         let answer = match response {
             Ok(Ok(resp)) => form::read_response(&resp, max_hours),
             Ok(Err(_)) => Answer::refused("the session ended before the user answered"),
@@ -229,6 +254,15 @@ impl Session {
             by,
             how: "elicitation",
         }
+    }
+}
+
+/// Removes a request of moat's own from the session's routes when its waiter ends.
+struct Forget<'a>(&'a super::routes::Routes, i64);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.take_server_request(self.1);
     }
 }
 
