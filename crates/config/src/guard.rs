@@ -78,6 +78,21 @@ impl GuardConfig {
         Detector::new(&custom)
     }
 
+    /// Every class with the action it gets (defaults filled in), custom classes last: what
+    /// `moat check` shows.
+    pub fn effective(&self) -> Vec<(String, Action)> {
+        let built_in = Class::BUILT_IN.into_iter().map(|c| {
+            let action = self
+                .actions
+                .get(&c)
+                .copied()
+                .unwrap_or(Action::default_for(c));
+            (c.name().to_owned(), action)
+        });
+        let custom = self.custom.iter().map(|(name, _, a)| (name.clone(), *a));
+        built_in.chain(custom).collect()
+    }
+
     /// The action for every class that differs from the default, custom classes included.
     pub fn all_actions(&self) -> BTreeMap<Class, Action> {
         let mut all = self.actions.clone();

@@ -80,7 +80,15 @@ async fn run(cli: Cli) -> Result<()> {
                     ""
                 }
             );
-            check_policy(&config, args.config.as_deref())
+            check_policy(&config, args.config.as_deref())?;
+            let guard: Vec<String> = config
+                .guard
+                .effective()
+                .iter()
+                .map(|(class, action)| format!("{class}={}", action.as_str()))
+                .collect();
+            println!("guard: results are inspected: {}", guard.join(", "));
+            Ok(())
         }
         Command::Agents(args) => agents_cmd::run(args).await,
         Command::Approvals(args) => approvals_cmd::approvals(args).await,

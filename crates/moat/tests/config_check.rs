@@ -158,3 +158,26 @@ fn the_scope_dictionary_is_enforced_and_broad_scopes_are_warned_about() {
     );
     assert!(String::from_utf8_lossy(&granted.stdout).contains("orders:read"));
 }
+
+/// `moat check` shows what the guard does with each class, defaults and settings together.
+#[test]
+fn the_guard_actions_are_shown() {
+    let out = check(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("aws_key=mask") && stdout.contains("email=log"),
+        "{stdout}"
+    );
+    let dir = TempDir::new();
+    let config = dir.write(
+        "guard.yaml",
+        "guard:\n  pii:\n    actions: {email: mask}\n    custom:\n      employee_id: {pattern: 'EMP-[0-9]{6}', action: partial}\n",
+    );
+    let out = check(&[config.to_str().expect("path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("email=mask") && stdout.contains("employee_id=partial"),
+        "{stdout}"
+    );
+}
