@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ring::hmac;
 use serde_json::Value;
 
-use crate::detect::{Class, Detector, Finding};
+use crate::detect::{Class, Detector};
 
 /// What to do with one class of finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,11 +194,6 @@ impl Redactor {
             Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v, outcome)),
             _ => {}
         }
-    }
-
-    /// The findings of `text`, for callers that only count.
-    pub fn findings(&self, text: &str) -> Vec<Finding> {
-        self.detector.scan(text)
     }
 }
 

@@ -27,6 +27,19 @@ pub struct Decision {
     pub missing_scopes: Vec<String>,
 }
 
+/// Drops later repeats of a rule id, keeping the order: a decision's handful of ids is
+/// searched in place rather than hashed into a set allocated on every decision.
+pub(crate) fn dedup_rules(rules: &mut Vec<String>) {
+    let mut i = 0;
+    while i < rules.len() {
+        if rules[..i].contains(&rules[i]) {
+            rules.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
 impl Decision {
     pub(crate) fn deny(rule: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {

@@ -6,7 +6,7 @@ use moat_config::{Date, PolicyConfig, ServerPolicy};
 use crate::cedar::{
     CedarError, CedarList, CedarOutcome, CedarPrincipal, CedarRules, CedarSource, PolicyInfo,
 };
-use crate::decision::{Decision, Verdict};
+use crate::decision::{Decision, Verdict, dedup_rules};
 use crate::request::{Action, Caller, Context, Target};
 use crate::roles::{BoundRoles, Holder, Roles};
 use crate::{approval, scopes};
@@ -234,8 +234,7 @@ impl Policy {
             reason = format!("needs a human's approval to {what}: {reason}");
             rules.extend(held);
         }
-        let mut seen = std::collections::HashSet::new();
-        rules.retain(|r| seen.insert(r.clone()));
+        dedup_rules(&mut rules);
         Decision {
             verdict,
             rules,

@@ -153,6 +153,16 @@ pub struct Verdict {
     pub note: Option<String>,
 }
 
+impl Verdict {
+    fn status(&self) -> ApprovalStatus {
+        if self.approve {
+            ApprovalStatus::Approved
+        } else {
+            ApprovalStatus::Denied
+        }
+    }
+}
+
 /// Held calls; from [`Store::approvals`].
 #[derive(Clone, Copy, Debug)]
 pub struct Approvals<'s> {
@@ -182,12 +192,7 @@ impl<'s> Approvals<'s> {
         call: &NewApproval,
         verdict: &Verdict,
     ) -> Result<Approval, StoreError> {
-        let status = if verdict.approve {
-            ApprovalStatus::Approved
-        } else {
-            ApprovalStatus::Denied
-        };
-        self.insert(call, status, Some(verdict)).await
+        self.insert(call, verdict.status(), Some(verdict)).await
     }
 
     async fn insert(
@@ -273,11 +278,7 @@ impl<'s> Approvals<'s> {
     /// A human's decision on a pending call. `NotFound` for an unknown id; `Conflict` when it
     /// was decided, expired or cancelled already (the first decision stands).
     pub async fn decide(&self, id: &ApprovalId, verdict: &Verdict) -> Result<Approval, StoreError> {
-        let status = if verdict.approve {
-            ApprovalStatus::Approved
-        } else {
-            ApprovalStatus::Denied
-        };
+        let status = verdict.status();
         let now = clock::now();
         let sql = "UPDATE approvals SET status = $2, decided_at = $3, decided_by = $4, note = $5 \
                    WHERE id = $1 AND status = 'pending' AND expires_at > $3";

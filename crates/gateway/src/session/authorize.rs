@@ -93,12 +93,15 @@ impl Session {
         if decision.blocks() {
             return Err(refusal(req.id, decision));
         }
-        let held = decision.holds().then(|| Held {
-            server: server.to_owned(),
-            tool: original.clone(),
-            arguments,
-            rules: decision.rules,
-            reason: decision.reason,
+        let held = decision.holds().then(|| {
+            let tool = original.clone();
+            Held::new(
+                server.to_owned(),
+                tool,
+                arguments,
+                decision.rules,
+                decision.reason,
+            )
         });
         Ok(Authorized {
             req,
@@ -187,7 +190,7 @@ pub(super) fn policy_kind(kind: ListKind) -> Kind {
     }
 }
 
-fn now_unix() -> i64 {
+pub(super) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

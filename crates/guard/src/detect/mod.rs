@@ -98,20 +98,6 @@ impl Class {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::BUILT_IN.into_iter().find(|c| c.name() == name)
     }
-
-    /// Whether it is a credential (as opposed to personal data).
-    pub fn is_secret(self) -> bool {
-        !matches!(
-            self,
-            Self::Email
-                | Self::Phone
-                | Self::PaymentCard
-                | Self::Iban
-                | Self::UsSsn
-                | Self::IpAddress
-                | Self::Custom(_)
-        )
-    }
 }
 
 /// One piece of sensitive data: its class and byte range (never its value).

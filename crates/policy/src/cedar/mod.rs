@@ -263,8 +263,7 @@ impl CedarRules {
         if let Some(approvals) = &self.approvals {
             let mut holding = self.applying(&caller, &query, approvals);
             if !holding.is_empty() {
-                let mut seen = std::collections::HashSet::new();
-                holding.retain(|id| seen.insert(id.clone()));
+                crate::decision::dedup_rules(&mut holding);
                 return CedarOutcome::Hold(permits, holding);
             }
         }

@@ -176,13 +176,13 @@ mod tests {
 
     #[test]
     fn the_form_shows_the_call_and_offers_remembering_only_when_allowed() {
-        let held = Held {
-            server: "crm".into(),
-            tool: "refund".into(),
-            arguments: json!({"amount": 500, "note": "x".repeat(5_000)}),
-            rules: vec!["approval:crm:destructive".into()],
-            reason: "crm/refund is destructive".into(),
-        };
+        let held = Held::new(
+            "crm".into(),
+            "refund".into(),
+            json!({"amount": 500, "note": "x".repeat(5_000)}),
+            vec!["approval:crm:destructive".into()],
+            "crm/refund is destructive".into(),
+        );
         let party = Party {
             agent: "bot".into(),
             user: Some("alice".into()),

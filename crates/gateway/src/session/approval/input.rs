@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use super::form::{self, Answer};
 use super::{Held, Outcome, Party, max_hours, refused};
 use crate::session::Session;
-use crate::session::authorize::Authorized;
+use crate::session::authorize::{Authorized, now_unix};
 
 /// The key of moat's question in `inputRequests` and of the answer in `inputResponses`.
 const INPUT_KEY: &str = "moat/approval";
@@ -251,7 +251,7 @@ pub(super) fn elicits_form(capabilities: &Value) -> bool {
 /// What a seal is bound to: who calls which tool with which arguments.
 fn binding(held: &Held, party: &Party) -> String {
     let who = json!([party.agent, party.user, held.server, held.tool]);
-    form::arguments_sha256(&json!([who, form::arguments_sha256(&held.arguments)]))
+    form::arguments_sha256(&json!([who, held.arguments_sha256]))
 }
 
 fn params_of(req: &Request) -> Map<String, Value> {
@@ -275,12 +275,6 @@ fn restore(req: &mut Request, mut params: Map<String, Value>, inner: Option<Stri
         params.remove("inputResponses");
     }
     req.params = serde_json::value::to_raw_value(&params).ok();
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -20,17 +20,40 @@ use serde_json::{Value, json};
 pub(crate) use input::{Reseal, Sealer};
 
 use super::authorize::{Authorized, Cleared};
+use super::dispatch::raw;
 use super::{Mode, Outbox, Session};
 use crate::events::{self, HeldCall};
 use form::Answer;
 
 /// A call the policy held: what the human is asked about.
 pub(crate) struct Held {
-    pub(super) server: String,
-    pub(super) tool: String,
-    pub(super) arguments: Value,
-    pub(super) rules: Vec<String>,
-    pub(super) reason: String,
+    server: String,
+    tool: String,
+    arguments: Value,
+    /// SHA-256 of the arguments' canonical JSON: what decisions, records and seals bind to.
+    arguments_sha256: String,
+    rules: Vec<String>,
+    reason: String,
+}
+
+impl Held {
+    pub(super) fn new(
+        server: String,
+        tool: String,
+        arguments: Value,
+        rules: Vec<String>,
+        reason: String,
+    ) -> Self {
+        let arguments_sha256 = form::arguments_sha256(&arguments);
+        Self {
+            server,
+            tool,
+            arguments,
+            arguments_sha256,
+            rules,
+            reason,
+        }
+    }
 }
 
 /// Who makes the call, as approvals record it.
@@ -95,7 +118,7 @@ impl Session {
             agent: &party.agent,
             server: &held.server,
             tool: &held.tool,
-            arguments_sha256: &form::arguments_sha256(&held.arguments),
+            arguments_sha256: &held.arguments_sha256,
         };
         let id = authorized.req.id.clone();
         match outcome {
@@ -196,7 +219,7 @@ impl Session {
         let (id, answer) = self.routes.register_moat_request();
         // However the wait ends (answer, timeout, the client leaving), the entry goes.
         let _forget = Forget(&self.routes, id);
-        let request = Request::new(Id::Num(id), "elicitation/create", raw(&params));
+        let request = Request::new(Id::Num(id), "elicitation/create", Some(raw(&params)));
         if outbox.send(Message::from(request)).is_err() {
             return refused("the client went away before it was asked".into());
         }
@@ -307,16 +330,12 @@ fn new_approval(
         server: held.server.clone(),
         tool: held.tool.clone(),
         arguments: held.arguments.to_string(),
-        arguments_sha256: form::arguments_sha256(&held.arguments),
+        arguments_sha256: held.arguments_sha256.clone(),
         rules: held.rules.clone(),
         reason: held.reason.clone(),
         channel,
         expires_at: Utc::now() + timeout,
     }
-}
-
-fn raw(v: &Value) -> Option<Box<moat_proto::RawValue>> {
-    serde_json::value::to_raw_value(v).ok()
 }
 
 /// The JSON-RPC error of a held call that was not approved.
