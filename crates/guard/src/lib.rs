@@ -7,9 +7,16 @@
 //! whose secret is part of it (`password=<value>`) is searched again, alone. [`Redactor`] applies an [`Action`] per class (mask, keep the last
 //! four, a keyed pseudonym, block, or log only) to a string or to every string of a JSON value.
 //! Findings report the class and place, never the value.
+//!
+//! On the way in, [`ArgumentLimits`] bound a call's arguments and [`ArgumentSchema`] holds them to
+//! the tool's `inputSchema`.
 
 mod detect;
+mod limits;
 mod redact;
+mod schema;
 
 pub use detect::{Class, Detector, DetectorError, Finding};
+pub use limits::{ArgumentLimits, LimitViolation};
 pub use redact::{Action, Outcome, Redactor};
+pub use schema::{ArgumentSchema, SchemaError, Violation};
