@@ -5,7 +5,7 @@
 
 /// Whether `text` matches `pattern`. Allocation-free: list filtering asks this for every role
 /// pattern of every entry.
-pub(crate) fn matches(pattern: &str, text: &str) -> bool {
+pub fn matches(pattern: &str, text: &str) -> bool {
     let Some((first, tail)) = pattern.split_once('*') else {
         // No `*`: an exact match.
         return pattern == text;
