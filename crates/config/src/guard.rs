@@ -18,12 +18,57 @@ pub struct GuardConfig {
     pub custom: Vec<(String, String, Action)>,
     /// Key of the `pseudonym` action.
     pub pseudonym_key: Option<SecretRef>,
+    /// What a call whose arguments break its tool's `inputSchema` gets.
+    pub schema: SchemaMode,
+    /// `server/tool` patterns of tools whose calls may carry only declared properties.
+    pub strict: Vec<String>,
+}
+
+/// How tool arguments are held to the tool's `inputSchema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaMode {
+    /// A call that breaks the schema is answered with a tool error listing the violations.
+    #[default]
+    Enforce,
+    /// Violations are reported as events; the call goes on.
+    Log,
+    Off,
+}
+
+impl SchemaMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::Log => "log",
+            Self::Off => "off",
+        }
+    }
 }
 
 impl GuardConfig {
     pub(crate) fn from_raw(raw: RawGuard) -> Result<Self, ConfigError> {
         let pii = raw.pii.unwrap_or_default();
-        let mut out = Self::default();
+        let mut out = Self {
+            schema: match raw.schema.as_deref() {
+                None | Some("enforce") => SchemaMode::Enforce,
+                Some("log") => SchemaMode::Log,
+                Some("off") => SchemaMode::Off,
+                Some(other) => {
+                    return Err(ConfigError::new(
+                        "guard.schema",
+                        format!("{other:?} is not one of enforce, log, off"),
+                    ));
+                }
+            },
+            strict: raw.strict.unwrap_or_default(),
+            ..Self::default()
+        };
+        if let Some(bad) = out.strict.iter().find(|t| !t.contains('/')) {
+            return Err(ConfigError::new(
+                "guard.strict",
+                format!("{bad:?} is not a server/tool pattern"),
+            ));
+        }
         for (name, action) in pii.actions {
             let field = format!("guard.pii.actions.{name}");
             let class = Class::from_name(&name).ok_or_else(|| {

@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod guard;
+mod limits;
 mod locate;
 mod policy;
 pub mod raw;
@@ -19,7 +20,8 @@ pub use auth::{
     AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
 };
 pub use error::ConfigError;
-pub use guard::GuardConfig;
+pub use guard::{GuardConfig, SchemaMode};
+pub use limits::{KeyPart, LimitsConfig, RateRule};
 pub use policy::{
     ApprovalRule, ApprovalSettings, Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy,
 };

@@ -38,6 +38,45 @@ pub struct RawConfig {
     pub policy: Option<RawPolicy>,
     /// Content inspection of what upstreams answer.
     pub guard: Option<RawGuard>,
+    /// Argument size limits, rate limits and quotas.
+    pub limits: Option<RawLimits>,
+}
+
+/// Limits on calls.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Bounds on every call's arguments.
+    pub arguments: Option<RawArgumentLimits>,
+    /// Rate limits and quotas by name.
+    #[serde(default)]
+    pub rates: IndexMap<String, RawRate>,
+}
+
+/// Bounds on a call's arguments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArgumentLimits {
+    /// Nesting of arrays and objects (default 64).
+    pub max_depth: Option<u64>,
+    /// Bytes of one string (default 1 MiB).
+    pub max_string_bytes: Option<u64>,
+    /// Members of the arguments object (default 256).
+    pub max_arguments: Option<u64>,
+}
+
+/// One rate limit or quota.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRate {
+    /// What the key is made of: any of agent, user, server, tool (default [agent]).
+    pub per: Option<Vec<String>>,
+    /// `count/unit`: 20/s, 600/min, 1000/h, 10000/day.
+    pub rate: String,
+    /// Calls allowed at once (default: the count).
+    pub burst: Option<u32>,
+    /// `server/tool` patterns of the calls it counts (default: every request).
+    pub tools: Option<Vec<String>>,
 }
 
 /// Content inspection.
@@ -46,6 +85,10 @@ pub struct RawConfig {
 pub struct RawGuard {
     /// PII and secret detection in results.
     pub pii: Option<RawPii>,
+    /// Tool arguments against the tool's inputSchema: enforce (default), log or off.
+    pub schema: Option<String>,
+    /// `server/tool` patterns of tools whose calls may carry only declared properties.
+    pub strict: Option<Vec<String>>,
 }
 
 /// PII and secret detection.
@@ -278,6 +321,8 @@ pub struct RawUpstream {
     /// moat's own OAuth client credentials at this (HTTP) server's authorization server: moat
     /// gets its own token for the server, never forwarding the client's.
     pub oauth: Option<RawUpstreamOAuth>,
+    /// Requests in flight to this server at once (default: unlimited).
+    pub max_concurrency: Option<u32>,
 }
 
 /// OAuth client credentials moat uses towards an upstream (RFC 6749 §4.4).

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::auth::AuthConfig;
 use crate::error::ConfigError;
 use crate::guard::GuardConfig;
+use crate::limits::LimitsConfig;
 use crate::locate::line_of;
 use crate::policy::PolicyConfig;
 use crate::raw::RawConfig;
@@ -104,6 +105,8 @@ pub struct Config {
     pub policy: Option<PolicyConfig>,
     /// Content inspection (defaults apply without a `guard:` section).
     pub guard: GuardConfig,
+    /// Argument bounds, rate limits and quotas.
+    pub limits: LimitsConfig,
 }
 
 impl Config {
@@ -217,6 +220,7 @@ impl Config {
             .map(|p| PolicyConfig::from_raw(p, &upstreams, &scopes))
             .transpose()?;
         let guard = GuardConfig::from_raw(raw.guard.unwrap_or_default())?;
+        let limits = LimitsConfig::from_raw(raw.limits.unwrap_or_default())?;
         let store = raw.store;
         if let Some(url) = &store
             && !(url.starts_with("sqlite:")
@@ -253,6 +257,7 @@ impl Config {
             upstreams,
             policy,
             guard,
+            limits,
         })
     }
 }

@@ -92,6 +92,8 @@ pub struct UpstreamConfig {
     pub prefix: Option<PrefixMode>,
     /// How moat obtains its own access token for this server, if it needs one.
     pub oauth: Option<UpstreamOAuth>,
+    /// Requests in flight to this server at once; more wait (up to `timeout`).
+    pub max_concurrency: Option<std::num::NonZeroU32>,
 }
 
 /// moat's OAuth client credentials at an upstream's authorization server.
@@ -181,12 +183,22 @@ impl UpstreamConfig {
                 ));
             }
         };
+        let max_concurrency = match raw.max_concurrency {
+            None => None,
+            Some(n) => Some(std::num::NonZeroU32::new(n).ok_or_else(|| {
+                ConfigError::new(
+                    at(".max_concurrency"),
+                    "must be greater than 0 (leave it out for no limit)",
+                )
+            })?),
+        };
         Ok(Self {
             name,
             transport,
             timeout,
             prefix,
             oauth,
+            max_concurrency,
         })
     }
 }

@@ -95,3 +95,38 @@ pub(crate) fn policy_reloaded(outcome: Result<(), &str>) {
         ),
     }
 }
+
+/// A request refused by a rate limit or quota.
+pub(crate) fn rate_limited(
+    session: &str,
+    caller: &crate::auth::Caller,
+    method: &str,
+    rule: &str,
+    retry_after: std::time::Duration,
+) {
+    let agent = caller
+        .principal
+        .as_deref()
+        .map_or("anonymous", |p| p.agent());
+    let retry_after_ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+    tracing::warn!(
+        target: "moat::governance", event = "rate_limited", session, agent, method, rule,
+        retry_after_ms, "over a rate limit"
+    );
+}
+
+/// A call whose arguments broke a limit or its tool's schema: `check` is `limits` or
+/// `schema`, `enforced` whether it was refused (`guard.schema: log` only reports).
+pub(crate) fn invalid_arguments(
+    session: &str,
+    server: &str,
+    name: &str,
+    check: &str,
+    violations: &str,
+    enforced: bool,
+) {
+    tracing::warn!(
+        target: "moat::governance", event = "invalid_arguments", session, server, name, check,
+        violations, enforced, "arguments refused by validation"
+    );
+}

@@ -78,7 +78,7 @@ impl Harness {
         let params = serde_json::value::to_raw_value(&params).ok();
         let req = Request::new(Id::Num(1), method, params);
         let (outbox, _) = tokio::sync::mpsc::unbounded_channel();
-        let response = match session.authorize(req, caller).await {
+        let response = match session.admit(req, caller).await {
             Ok(authorized) => match session.clear(authorized, &outbox).await {
                 Ok(cleared) => {
                     session

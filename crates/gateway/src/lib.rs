@@ -47,6 +47,9 @@ pub enum GatewayError {
     /// The built-in authorization server cannot issue a signing key.
     #[error("authorization server: {0}")]
     Keys(#[from] oauth::IssueError),
+    /// A rate limit cannot be built.
+    #[error("limits.rates: {0}")]
+    Limits(String),
     /// The built-in authorization server needs the store.
     #[error("auth.server needs a store")]
     NoStore,
@@ -93,6 +96,16 @@ impl Gateway {
             _ => None,
         };
         let redactor = redactor(&config.guard)?;
+        let rates = session::RateLimits::in_memory(&config.limits.rates)
+            .map_err(|e| GatewayError::Limits(e.to_string()))?;
+        let in_flight = config
+            .upstreams
+            .iter()
+            .map(|u| {
+                u.max_concurrency
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n.get() as usize)))
+            })
+            .collect();
         let connect = ConnectOptions {
             self_exe: options.self_exe,
             http,
@@ -113,6 +126,9 @@ impl Gateway {
             approval_store: options.store.clone(),
             sealer: session::Sealer::new(),
             redactor,
+            rates,
+            schemas: session::SchemaCache::default(),
+            in_flight,
         };
         Ok(Self {
             state: Arc::new(state),

@@ -30,6 +30,13 @@ pub(crate) struct GatewayState {
     pub(crate) approval_store: Option<moat_store::Store>,
     /// PII and secret treatment of results (`guard:` in the config, else moat's defaults).
     pub(crate) redactor: moat_guard::Redactor,
+    /// Rate limits and quotas (`limits.rates`), with the limiter counting them; `None` without.
+    pub(crate) rates: Option<crate::session::RateLimits>,
+    /// Per upstream (in config order), the slots for requests in flight when it has a
+    /// `max_concurrency`; shared by every session.
+    pub(crate) in_flight: Vec<Option<Arc<tokio::sync::Semaphore>>>,
+    /// Tools' input schemas, compiled once per distinct text.
+    pub(crate) schemas: crate::session::SchemaCache,
     /// Seals the `requestState` of 2026-07-28 approval rounds.
     pub(crate) sealer: crate::session::Sealer,
     /// Open legacy HTTP+SSE connections by their session id.
@@ -37,6 +44,11 @@ pub(crate) struct GatewayState {
 }
 
 impl GatewayState {
+    /// Whether tool calls are checked against their schemas (so listings must keep them).
+    pub(crate) fn validates_schemas(&self) -> bool {
+        self.config.load().guard.schema != moat_config::SchemaMode::Off
+    }
+
     /// Milliseconds since the gateway started: a cheap monotonic clock for idle tracking.
     pub(crate) fn uptime_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)

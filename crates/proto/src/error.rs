@@ -45,6 +45,8 @@ pub mod codes {
     /// moat: content inspection blocked the answer (a class whose action is `block` was found
     /// in it; `data.classes` names them).
     pub const GUARD_BLOCKED: i32 = -32034;
+    /// moat: over a rate limit or quota; `data.retry_after_ms` says when a retry can pass.
+    pub const RATE_LIMITED: i32 = -32035;
 }
 
 /// A JSON-RPC error object.

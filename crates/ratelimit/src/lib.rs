@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DashMapStateStore;
 use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 /// One limit: `count` calls per `period`, with up to `burst` at once.
@@ -41,11 +41,17 @@ pub struct Exceeded {
     pub retry_after: Duration,
 }
 
+/// A limit that cannot be built.
 #[derive(Debug, thiserror::Error)]
-pub enum LimiterError {
-    #[error("limit {0}: a period of zero or too short for its count")]
-    Invalid(usize),
-    /// A shared backend that cannot be asked; the gateway refuses the call (fail closed).
+#[error("limit {0}: a period of zero or too short for its count")]
+pub struct InvalidLimit(pub usize);
+
+/// Why a call may not go on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("over limit {}; retry in {:?}", .0.limit, .0.retry_after)]
+    Exceeded(Exceeded),
+    /// A shared backend that cannot be asked: the gateway refuses the call (fail closed).
     #[error("the rate-limit backend is unavailable: {0}")]
     Unavailable(String),
 }
@@ -54,7 +60,7 @@ pub enum LimiterError {
 pub type Checks<'a> = &'a [(usize, &'a str)];
 
 /// What a [`Limiter::acquire`] answers.
-pub type Acquired<'a> = Pin<Box<dyn Future<Output = Result<(), Exceeded>> + Send + 'a>>;
+pub type Acquired<'a> = Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + 'a>>;
 
 /// Counts calls against limits. A call counts against every limit it is checked under, in
 /// order, until one refuses it; the refused call does not count against that one.
@@ -75,26 +81,26 @@ pub struct MemoryLimiter<C: Clock = DefaultClock> {
 }
 
 impl MemoryLimiter {
-    pub fn new(limits: &[Limit]) -> Result<Self, LimiterError> {
+    pub fn new(limits: &[Limit]) -> Result<Self, InvalidLimit> {
         Self::with_clock(limits, &DefaultClock::default())
     }
 }
 
 impl<C: Clock + Clone> MemoryLimiter<C> {
     /// A limiter on `clock` (tests drive a fake one).
-    pub fn with_clock(limits: &[Limit], clock: &C) -> Result<Self, LimiterError> {
+    pub fn with_clock(limits: &[Limit], clock: &C) -> Result<Self, InvalidLimit> {
         let limits = limits
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let quota = l.quota().ok_or(LimiterError::Invalid(i))?;
+                let quota = l.quota().ok_or(InvalidLimit(i))?;
                 Ok(RateLimiter::new(
                     quota,
                     DashMapStateStore::default(),
                     clock.clone(),
                 ))
             })
-            .collect::<Result<_, LimiterError>>()?;
+            .collect::<Result<_, InvalidLimit>>()?;
         Ok(Self {
             limits,
             calls: AtomicU64::new(0),
@@ -136,7 +142,9 @@ where
     C::Instant: Send + Sync,
 {
     fn acquire<'a>(&'a self, checks: Checks<'a>) -> Acquired<'a> {
-        Box::pin(std::future::ready(self.check(checks)))
+        Box::pin(std::future::ready(
+            self.check(checks).map_err(Refusal::Exceeded),
+        ))
     }
 }
 
@@ -202,7 +210,7 @@ mod tests {
         };
         assert!(matches!(
             MemoryLimiter::new(&[limit(1, 1, 1), zero]),
-            Err(LimiterError::Invalid(1))
+            Err(InvalidLimit(1))
         ));
     }
 

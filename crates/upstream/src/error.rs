@@ -30,6 +30,10 @@ pub enum UpstreamErrorKind {
     /// The server answered with something that is not MCP.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// As many requests as the server may have (`max_concurrency`) stayed in flight for the
+    /// whole timeout.
+    #[error("busy: {limit} requests in flight, none finished within {}", humanize(*.waited))]
+    Busy { limit: u32, waited: Duration },
 }
 
 fn humanize(d: Duration) -> String {
@@ -48,10 +52,17 @@ impl UpstreamError {
         }
     }
 
+    /// The server had no free slot for a request within `waited`.
+    pub fn busy(server: &UpstreamName, limit: u32, waited: Duration) -> Self {
+        Self::new(server, UpstreamErrorKind::Busy { limit, waited })
+    }
+
     /// The JSON-RPC error a client gets for this failure.
     pub fn to_error_object(&self) -> ErrorObject {
         let code = match self.kind {
-            UpstreamErrorKind::Timeout(_) => codes::UPSTREAM_TIMEOUT,
+            UpstreamErrorKind::Timeout(_) | UpstreamErrorKind::Busy { .. } => {
+                codes::UPSTREAM_TIMEOUT
+            }
             _ => codes::UPSTREAM_UNAVAILABLE,
         };
         ErrorObject::new(code, self.to_string())

@@ -98,6 +98,8 @@ pub(crate) struct Entry {
     pub(crate) param_headers: Vec<ParamHeader>,
     /// A tool's annotations, when the merge was asked to read them.
     pub(crate) hints: Hints,
+    /// A tool's `inputSchema` as the server wrote it, when the merge was asked to read it.
+    pub(crate) input_schema: Option<std::sync::Arc<str>>,
 }
 
 /// Decides per entry (server, its name there, a tool's annotations) whether the page shows it.
@@ -124,7 +126,7 @@ pub(crate) fn merge(kind: ListKind, names: &Names, pages: Vec<(usize, Box<RawVal
     merge_filtered(kind, names, pages, false, None)
 }
 
-/// [`merge`], reading tools' annotations when `read_hints` is set, and showing only the entries
+/// [`merge`], reading tools' annotations and input schemas when `read_facts` is set, and showing only the entries
 /// `keep` keeps. Every entry is still returned in `entries` (so names resolve to a refusal
 /// rather than "unknown"), and hidden ones still take their name, so whether a name collides
 /// never depends on who asks.
@@ -132,7 +134,7 @@ pub(crate) fn merge_filtered(
     kind: ListKind,
     names: &Names,
     pages: Vec<(usize, Box<RawValue>)>,
-    read_hints: bool,
+    read_facts: bool,
     keep: Option<Keep<'_>>,
 ) -> Merged {
     let (field, is_uri) = kind.name_field();
@@ -177,7 +179,8 @@ pub(crate) fn merge_filtered(
                 ));
                 continue;
             }
-            let hints = match (kind, read_hints || keep.is_some()) {
+            let read_facts = kind == ListKind::Tools && (read_facts || keep.is_some());
+            let hints = match (kind, read_facts) {
                 (ListKind::Tools, true) => {
                     Hints::from_annotations(member::<Value>(&item, "annotations").as_ref())
                 }
@@ -200,12 +203,17 @@ pub(crate) fn merge_filtered(
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
+            let input_schema = item
+                .get("inputSchema")
+                .filter(|_| read_facts)
+                .map(|s| std::sync::Arc::from(s.get()));
             entries.push(Entry {
                 exposed,
                 server,
                 original,
                 param_headers,
                 hints,
+                input_schema,
             });
         }
     }

@@ -157,7 +157,7 @@ pub(super) fn spawn_request(
 ) {
     tokio::spawn(async move {
         let work = async {
-            match session.authorize(req, caller).await {
+            match session.admit(req, caller).await {
                 Ok(authorized) => Some(authorized),
                 Err(refused) => {
                     let _ = tx.send(refused.response.into());
@@ -185,24 +185,44 @@ pub(super) fn spawn_authorized(
     tokio::spawn(request_work(session, authorized, tx, options));
 }
 
-/// The answer to a request the policy refused for missing scopes, over HTTP: 403 with the
-/// challenge that names them (MCP step-up authorization), the JSON-RPC error as the body.
-pub(super) fn insufficient_scope(state: &GatewayState, refused: Refused) -> HttpResponse {
+/// The HTTP answer to a lone request a stage refused, where HTTP has its own word for it:
+/// 403 with the challenge naming missing scopes (MCP step-up authorization), or 429 with
+/// `Retry-After` for a rate limit. The JSON-RPC error is the body. `Err` gives the refusal back
+/// for an answer in JSON-RPC alone.
+pub(super) fn refused_over_http(
+    state: &GatewayState,
+    refused: Refused,
+) -> Result<HttpResponse, Refused> {
+    let status = if !refused.missing_scopes.is_empty() {
+        StatusCode::FORBIDDEN
+    } else if refused.retry_after.is_some() {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        return Err(refused);
+    };
     let mut resp = (
-        StatusCode::FORBIDDEN,
+        status,
         [(http::header::CONTENT_TYPE, "application/json")],
         Message::from(refused.response).to_bytes(),
     )
         .into_response();
+    let headers = resp.headers_mut();
+    if let Some(retry) = refused.retry_after {
+        // Whole seconds, rounded up: a client that waits exactly this long will pass.
+        let secs = retry.as_millis().div_ceil(1000).max(1);
+        headers.insert(
+            http::header::RETRY_AFTER,
+            HeaderValue::from(u64::try_from(secs).unwrap_or(u64::MAX)),
+        );
+    }
     if let Some(challenge) = state
         .auth
         .as_ref()
         .and_then(|a| a.scope_challenge(&refused.missing_scopes))
     {
-        resp.headers_mut()
-            .insert(http::header::WWW_AUTHENTICATE, challenge);
+        headers.insert(http::header::WWW_AUTHENTICATE, challenge);
     }
-    resp
+    Ok(resp)
 }
 
 /// One request's work — a human's approval first, where the policy held it — with its answer
@@ -267,20 +287,20 @@ async fn handle(
     // A lone request is decided before its answer takes shape, so a refusal for missing scopes
     // can still be an HTTP 403.
     let work = match only {
-        Some(req) => match session.authorize(req, caller).await {
+        Some(req) => match session.admit(req, caller).await {
             Ok(authorized) => Some(request_work(
                 session.clone(),
                 authorized,
                 tx,
                 CallOptions::default(),
             )),
-            Err(refused) if !refused.missing_scopes.is_empty() => {
-                return insufficient_scope(&session.gateway, refused);
-            }
-            Err(refused) => {
-                let _ = tx.send(refused.response.into());
-                None
-            }
+            Err(refused) => match refused_over_http(&session.gateway, refused) {
+                Ok(resp) => return resp,
+                Err(refused) => {
+                    let _ = tx.send(refused.response.into());
+                    None
+                }
+            },
         },
         None => {
             drop(tx);

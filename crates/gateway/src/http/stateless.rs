@@ -8,7 +8,7 @@ use moat_proto::{Batch, Message, codes, object_field};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::mcp::{insufficient_scope, spawn_authorized};
+use super::mcp::{refused_over_http, spawn_authorized};
 use super::reply::{Shape, answer, http_error};
 use crate::auth::Caller;
 use crate::session::{RoutingHeaders, Session};
@@ -72,14 +72,14 @@ pub(super) async fn post(
         }
     };
     let (tx, rx) = mpsc::unbounded_channel();
-    match session.authorize(req, caller).await {
+    match session.admit(req, caller).await {
         Ok(authorized) => spawn_authorized(session, authorized, tx, options),
-        Err(refused) if !refused.missing_scopes.is_empty() => {
-            return insufficient_scope(state, refused);
-        }
-        Err(refused) => {
-            let _ = tx.send(refused.response.into());
-        }
+        Err(refused) => match refused_over_http(state, refused) {
+            Ok(resp) => return resp,
+            Err(refused) => {
+                let _ = tx.send(refused.response.into());
+            }
+        },
     }
     answer(rx, 1, false, sse_ok, Shape::Stateless).await
 }

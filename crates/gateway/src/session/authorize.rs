@@ -8,8 +8,8 @@ use moat_policy::{Action, Caller as PolicyCaller, Context, Decision, Hints, Kind
 use moat_proto::{ErrorObject, Id, RawValue, Request, Response, codes, object_field};
 use serde_json::{Value, json};
 
-use super::Session;
 use super::approval::{Held, Reseal};
+use super::{Session, ToolFacts};
 use crate::auth::Caller;
 use crate::events;
 use crate::federation::lists::ListKind;
@@ -17,8 +17,8 @@ use crate::federation::lists::ListKind;
 /// A request the authorization stage let through, with what it resolved on the way.
 pub(crate) struct Authorized {
     pub(super) req: Request,
-    /// The server and its own name for the target, when the policy had to resolve it.
-    pub(super) target: Option<(usize, String)>,
+    /// What the request does to which target, for methods that name one.
+    pub(super) op: Option<Operation>,
     /// Who sent it (the current request's token, which may carry more scopes than the one that
     /// opened the session).
     pub(super) caller: Caller,
@@ -29,98 +29,139 @@ pub(crate) struct Authorized {
     pub(super) reseal: Option<Reseal>,
 }
 
+impl Authorized {
+    /// The server and its own name for the target, when one was found.
+    pub(super) fn target(&self) -> Option<(usize, String)> {
+        self.op.as_ref().and_then(|op| op.target.clone())
+    }
+}
+
+/// What a request does to which named target: read once, used by every request-side stage.
+pub(crate) struct Operation {
+    pub(super) kind: ListKind,
+    pub(super) action: Action,
+    /// The name (or URI) the client used.
+    pub(super) name: String,
+    /// The server and its own name for the target; `None` when no server has it (dispatch then
+    /// answers as the spec says).
+    pub(super) target: Option<(usize, String)>,
+    /// The call's arguments (`{}` when it sent none).
+    pub(super) arguments: Value,
+}
+
 /// A request that may be dispatched: authorized, and approved where it was held. Only
 /// `Session::clear` makes one.
 pub(crate) struct Cleared(pub(super) Authorized);
 
-/// A request the policy refused: the JSON-RPC answer, and the scopes whose absence was the
-/// reason (for the HTTP 403 challenge).
+/// A request a stage refused: the answer, and what HTTP should make of it.
 pub(crate) struct Refused {
     pub(crate) response: Response,
+    /// Scopes whose absence was the reason (an HTTP 403 with the step-up challenge).
     pub(crate) missing_scopes: Vec<String>,
+    /// Set when a rate limit refused it: an HTTP 429 with `Retry-After`.
+    pub(crate) retry_after: Option<std::time::Duration>,
+}
+
+impl Refused {
+    /// A refusal answered in JSON-RPC alone.
+    pub(crate) fn answer(response: Response) -> Self {
+        Self {
+            response,
+            missing_scopes: Vec::new(),
+            retry_after: None,
+        }
+    }
 }
 
 impl Session {
-    /// Decides `req` for `caller`; without a policy everything passes untouched.
-    pub(crate) async fn authorize(
-        self: &Arc<Self>,
-        req: Request,
-        caller: Caller,
-    ) -> Result<Authorized, Refused> {
-        let pass = |req, target| {
-            Ok(Authorized {
-                req,
-                target,
-                caller: caller.clone(),
-                held: None,
-                reseal: None,
-            })
-        };
-        let Some(policy) = self.gateway.policy.load_full() else {
-            return pass(req, None);
-        };
-        let Some((kind, action, name)) = operation(&req.method, req.params.as_deref()) else {
-            return pass(req, None);
-        };
-        // An unknown name is left to dispatch, which answers it as the spec says.
-        let Some((idx, original)) = self.resolve(kind, &name).await else {
-            return pass(req, None);
-        };
-        let server = self.names.server(idx);
-        // Annotations matter only where they can change the decision.
-        let hints = if kind == ListKind::Tools && policy.reads_hints(server) {
-            self.hints_of(&name).await
-        } else {
-            Hints::default()
-        };
+    /// Reads what `req` does to which target, resolving the target's server.
+    pub(super) async fn operation(self: &Arc<Self>, req: &Request) -> Option<Operation> {
+        let (kind, action, name) = operation(&req.method, req.params.as_deref())?;
+        let target = self.resolve(kind, &name).await;
         let arguments = object_field::<Value>(req.params.as_deref(), arguments_field(action))
             .unwrap_or_else(|| json!({}));
-        let target = Target {
-            server,
-            kind: policy_kind(kind),
-            name: &original,
-            hints,
-        };
-        let who = policy_caller(caller.principal.as_deref());
-        let ctx = Context {
-            arguments: Some(&arguments),
-            now_unix: now_unix(),
-            source: caller.source,
-            session: (self.mode == super::Mode::Stateful).then_some(&*self.id),
-        };
-        let decision = policy.decide(&who, action, &target, &ctx);
-        events::decided(&self.id, &who, &req.method, &target, &decision);
-        if decision.blocks() {
-            return Err(refusal(req.id, decision));
-        }
-        let held = decision.holds().then(|| {
-            let tool = original.clone();
-            Held::new(
-                server.to_owned(),
-                tool,
-                arguments,
-                decision.rules,
-                decision.reason,
-            )
-        });
-        Ok(Authorized {
-            req,
-            target: Some((idx, original)),
-            caller,
-            held,
-            reseal: None,
+        Some(Operation {
+            kind,
+            action,
+            name,
+            target,
+            arguments,
         })
     }
 
-    /// A tool's announced annotations, listing the tools once if the name is new.
-    async fn hints_of(self: &Arc<Self>, exposed: &str) -> Hints {
-        if let Some(h) = self.hints.lock().get(exposed) {
-            return *h;
+    /// Decides `req` for `caller`; without a policy everything passes untouched.
+    pub(super) async fn authorize(
+        self: &Arc<Self>,
+        req: Request,
+        op: Option<Operation>,
+        caller: Caller,
+    ) -> Result<Authorized, Refused> {
+        let mut authorized = Authorized {
+            req,
+            op,
+            caller,
+            held: None,
+            reseal: None,
+        };
+        let Some(policy) = self.gateway.policy.load_full() else {
+            return Ok(authorized);
+        };
+        // An unknown target is left to dispatch, which answers it as the spec says.
+        let Some(op) = &authorized.op else {
+            return Ok(authorized);
+        };
+        let Some((idx, original)) = &op.target else {
+            return Ok(authorized);
+        };
+        let server = self.names.server(*idx);
+        // Annotations matter only where they can change the decision.
+        let hints = if op.kind == ListKind::Tools && policy.reads_hints(server) {
+            self.tool_facts(&op.name)
+                .await
+                .map(|f| f.hints)
+                .unwrap_or_default()
+        } else {
+            Hints::default()
+        };
+        let target = Target {
+            server,
+            kind: policy_kind(op.kind),
+            name: original,
+            hints,
+        };
+        let who = policy_caller(authorized.caller.principal.as_deref());
+        let ctx = Context {
+            arguments: Some(&op.arguments),
+            now_unix: now_unix(),
+            source: authorized.caller.source,
+            session: (self.mode == super::Mode::Stateful).then_some(&*self.id),
+        };
+        let decision = policy.decide(&who, op.action, &target, &ctx);
+        events::decided(&self.id, &who, &authorized.req.method, &target, &decision);
+        if decision.blocks() {
+            return Err(refusal(authorized.req.id, decision));
+        }
+        if decision.holds() {
+            authorized.held = Some(Held::new(
+                server.to_owned(),
+                original.clone(),
+                op.arguments.clone(),
+                decision.rules,
+                decision.reason,
+            ));
+        }
+        Ok(authorized)
+    }
+
+    /// What a tool's listing said of it, listing the tools once if the name is new.
+    pub(super) async fn tool_facts(self: &Arc<Self>, exposed: &str) -> Option<ToolFacts> {
+        if let Some(f) = self.tools.lock().get(exposed) {
+            return Some(f.clone());
         }
         let _ = self
             .list(ListKind::Tools, self.internal_params(), Id::Num(0), None)
             .await;
-        self.hints.lock().get(exposed).copied().unwrap_or_default()
+        self.tools.lock().get(exposed).cloned()
     }
 }
 
@@ -211,5 +252,6 @@ fn refusal(id: Id, decision: Decision) -> Refused {
     Refused {
         response: Response::error(Some(id), &error),
         missing_scopes: decision.missing_scopes,
+        retry_after: None,
     }
 }

@@ -33,12 +33,8 @@ impl Session {
         outbox: &Outbox,
         options: &CallOptions,
     ) -> Response {
-        let Cleared(Authorized {
-            req,
-            target,
-            caller,
-            ..
-        }) = cleared;
+        let target = cleared.0.target();
+        let Cleared(Authorized { req, caller, .. }) = cleared;
         let Request {
             id, method, params, ..
         } = req;
@@ -340,6 +336,8 @@ impl Session {
             );
         }
         let policy = self.gateway.policy.load_full();
+        // Tools' annotations and schemas are kept for the stages that judge their calls.
+        let read_facts = policy.is_some() || self.gateway.validates_schemas();
         let merged = match (&policy, caller) {
             (Some(policy), Some(caller)) => {
                 let who = policy_caller(caller.principal.as_deref());
@@ -358,7 +356,7 @@ impl Session {
                 };
                 merge_filtered(kind, &self.names, pages, true, Some(&keep))
             }
-            (policy, _) => merge_filtered(kind, &self.names, pages, policy.is_some(), None),
+            _ => merge_filtered(kind, &self.names, pages, read_facts, None),
         };
         for c in &merged.collisions {
             tracing::error!(session = %self.id, "{c}");
@@ -366,11 +364,15 @@ impl Session {
         {
             let mut index = self.index.lock();
             let mut param_headers = self.param_headers.lock();
-            let mut hints = self.hints.lock();
+            let mut tools = self.tools.lock();
             for e in merged.entries {
                 if kind == ListKind::Tools {
-                    if policy.is_some() {
-                        hints.insert(e.exposed.clone(), e.hints);
+                    if read_facts {
+                        let facts = super::ToolFacts {
+                            hints: e.hints,
+                            schema: e.input_schema,
+                        };
+                        tools.insert(e.exposed.clone(), facts);
                     }
                     param_headers.insert(e.exposed.clone(), e.param_headers);
                 }

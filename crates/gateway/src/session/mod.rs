@@ -6,14 +6,17 @@
 //! clients (2026-07-28) share one stateless `Session` whose upstream connections carry no
 //! per-client state.
 
+mod admit;
 mod approval;
 mod authorize;
 mod dispatch;
 mod events;
 mod inspect;
+mod rate;
 mod routes;
 mod slot;
 mod stateless;
+mod validate;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,10 +33,12 @@ use serde_json::{Value, json};
 pub(crate) use approval::Sealer;
 pub(crate) use authorize::{Authorized, Cleared, Refused};
 pub(crate) use events::{EventLog, frame};
+pub(crate) use rate::RateLimits;
 pub(crate) use routes::Outbox;
 use routes::{Pending, Route, Routes};
 use slot::{Live, Slot};
 pub(crate) use stateless::{RoutingHeaders, http_status};
+pub(crate) use validate::SchemaCache;
 
 use crate::auth::Caller;
 use crate::federation::initialize::{merge_capabilities, merge_instructions};
@@ -72,8 +77,8 @@ pub(crate) struct Session {
     index: Mutex<HashMap<(ListKind, String), (usize, String)>>,
     /// Tools' `x-mcp-header` arguments by the name the client sees.
     param_headers: Mutex<HashMap<String, Vec<ParamHeader>>>,
-    /// Tools' announced annotations by the name the client sees, for the policy.
-    hints: Mutex<HashMap<String, moat_policy::Hints>>,
+    /// What tools' listings said of them, by the name the client sees.
+    tools: Mutex<HashMap<String, ToolFacts>>,
     next_token: AtomicU64,
     /// When the client last used the session, in ms since the gateway started.
     last_seen: AtomicU64,
@@ -109,7 +114,7 @@ impl Session {
             initialized: AtomicBool::new(mode == Mode::Stateless),
             index: Mutex::new(HashMap::new()),
             param_headers: Mutex::new(HashMap::new()),
-            hints: Mutex::new(HashMap::new()),
+            tools: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
             last_seen: AtomicU64::new(0),
         });
@@ -257,6 +262,7 @@ impl Session {
         outbox: &Outbox,
         options: &moat_upstream::CallOptions,
     ) -> Result<Response, UpstreamError> {
+        let _permit = self.in_flight_permit(idx).await?;
         let live = self.slots[idx].live(self).await?;
         let meta = object_field::<serde_json::Map<String, Value>>(params.as_deref(), "_meta");
         let client_token = meta.as_ref().and_then(|m| m.get("progressToken")).cloned();
@@ -302,6 +308,27 @@ impl Session {
         let result = call.wait().await;
         guard.finished = true;
         result
+    }
+
+    /// A slot for one more request to upstream `idx`, waiting up to its timeout when it has a
+    /// `max_concurrency` and that many are in flight.
+    async fn in_flight_permit(
+        &self,
+        idx: usize,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, UpstreamError> {
+        let Some(slots) = self.gateway.in_flight.get(idx).cloned().flatten() else {
+            return Ok(None);
+        };
+        let cfg = &self.slots[idx].cfg;
+        let busy = || {
+            let limit = cfg.max_concurrency.map_or(0, std::num::NonZeroU32::get);
+            UpstreamError::busy(&cfg.name, limit, cfg.timeout)
+        };
+        match tokio::time::timeout(cfg.timeout, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            // Timed out, or the semaphore was closed (it never is).
+            _ => Err(busy()),
+        }
     }
 
     /// A server-initiated message from upstream `idx`.
@@ -388,6 +415,15 @@ impl Session {
             tracing::warn!(session = %self.id, "cannot deliver the client's answer: {e}");
         }
     }
+}
+
+/// What a tool's listing said of it, for the stages that judge its calls.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ToolFacts {
+    /// Its annotations, as the policy reads them.
+    pub(super) hints: moat_policy::Hints,
+    /// Its `inputSchema` as the server wrote it.
+    pub(super) schema: Option<Arc<str>>,
 }
 
 /// The stream for messages that belong to no request.

@@ -1,0 +1,26 @@
+//! The request-side stages, in the one place that orders them. A request passes, in turn:
+//! rate limits (before any other work is spent on a flood), authorization (policy), then
+//! validation of what a call carries (size limits, the tool's `inputSchema`). What passes all of
+//! them is [`Authorized`]; approval (`Session::clear`) and dispatch come after.
+
+use std::sync::Arc;
+
+use moat_proto::Request;
+
+use super::{Authorized, Refused, Session};
+use crate::auth::Caller;
+
+impl Session {
+    /// Runs every request-side stage on `req`; the first that refuses answers it.
+    pub(crate) async fn admit(
+        self: &Arc<Self>,
+        req: Request,
+        caller: Caller,
+    ) -> Result<Authorized, Refused> {
+        let op = self.operation(&req).await;
+        self.rate_limit(&req, op.as_ref(), &caller).await?;
+        let authorized = self.authorize(req, op, caller).await?;
+        self.validate(&authorized).await?;
+        Ok(authorized)
+    }
+}
