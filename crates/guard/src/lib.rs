@@ -7,8 +7,13 @@
 //! whose secret is part of it (`password=<value>`) is searched again, alone. [`Redactor`] applies an [`Action`] per class (mask, keep the last
 //! four, a keyed pseudonym, block, or log only) to a string or to every string of a JSON value.
 //! Findings report the class and place, never the value.
+//!
+//! [`egress`] decides which URLs in a tool's arguments the tool may be let to reach: schemes,
+//! a per-tool domain allowlist, and no address outside the public internet (SSRF), checked
+//! before and after the caller resolves the name.
 
 mod detect;
+pub mod egress;
 mod redact;
 
 pub use detect::{Class, Detector, DetectorError, Finding};
