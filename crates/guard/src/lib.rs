@@ -8,10 +8,13 @@
 //! four, a keyed pseudonym, block, or log only) to a string or to every string of a JSON value.
 //! Findings report the class and place, never the value.
 //!
-//! On the way in, [`ArgumentLimits`] bound a call's arguments and [`ArgumentSchema`] holds them to
-//! the tool's `inputSchema`.
+//! On the way in, [`ArgumentLimits`] bound a call's arguments, [`ArgumentSchema`] holds them to
+//! the tool's `inputSchema`, and [`egress`] decides which URLs in them the tool may be let to
+//! reach: schemes, a per-tool domain allowlist, and no address outside the public internet
+//! (SSRF), checked before and after the caller resolves the name.
 
 mod detect;
+pub mod egress;
 mod limits;
 mod redact;
 mod schema;
