@@ -6,10 +6,14 @@
 //! from config — in one linear pass of one multi-pattern automaton over the text; only a match
 //! whose secret is part of it (`password=<value>`) is searched again, alone. [`Redactor`] applies an [`Action`] per class (mask, keep the last
 //! four, a keyed pseudonym, block, or log only) to a string or to every string of a JSON value.
-//! Findings report the class and place, never the value.
+//! Findings report the class and place, never the value. [`InjectionScanner`] scores text for
+//! prompt injection (override phrasing, fake role markers, invisible characters, exfiltration
+//! links, encoded payloads) in one linear pass; see [`injection`].
 
 mod detect;
+pub mod injection;
 mod redact;
 
 pub use detect::{Class, Detector, DetectorError, Finding};
+pub use injection::InjectionScanner;
 pub use redact::{Action, Outcome, Redactor};
