@@ -1,5 +1,6 @@
 //! PII and secret detection (`moat_guard`): one scan-and-mask of a typical 4 KiB tool result
-//! and of a 256 KiB one, each with a few planted findings among ordinary text.
+//! and of a 256 KiB one, each with a few planted findings among ordinary text; and one
+//! prompt-injection scan of the same texts.
 
 // Benchmarks are tests: fixed inputs that cannot fail; a panic is the right report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,7 +9,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use moat_guard::{Detector, Outcome, Redactor};
+use moat_guard::injection::{Settings, Verdict};
+use moat_guard::{Detector, InjectionScanner, Outcome, Redactor};
 
 /// Ordinary prose and log lines with numbers, paths and versions, and every `every`-th line a
 /// planted finding, up to `bytes`.
@@ -60,5 +62,24 @@ fn scans(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, scans);
+/// The same texts through the injection scanner: every rule runs, a few fire (the planted
+/// e-mail and key lines are role-free, so the text is judged on its prose, paths and code).
+fn injection_scans(c: &mut Criterion) {
+    let scanner = InjectionScanner::new(Settings {
+        allowed_hosts: vec!["docs.example.com".into()],
+        ..Settings::default()
+    })
+    .unwrap();
+    for (name, bytes) in [("4 KiB", 4 << 10), ("256 KiB", 256 << 10)] {
+        let mut input = text(bytes, 20);
+        input.truncate(bytes - 64);
+        input.push_str("\nSee ![chart](https://docs.example.com/c.png) for details.\n");
+        assert_eq!(scanner.scan(&input).verdict, Verdict::Clean);
+        c.bench_function(&format!("injection scan of a {name} result"), |b| {
+            b.iter(|| black_box(scanner.scan(black_box(&input)).score))
+        });
+    }
+}
+
+criterion_group!(benches, scans, injection_scans);
 criterion_main!(benches);

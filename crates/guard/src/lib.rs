@@ -6,7 +6,9 @@
 //! from config — in one linear pass of one multi-pattern automaton over the text; only a match
 //! whose secret is part of it (`password=<value>`) is searched again, alone. [`Redactor`] applies an [`Action`] per class (mask, keep the last
 //! four, a keyed pseudonym, block, or log only) to a string or to every string of a JSON value.
-//! Findings report the class and place, never the value.
+//! Findings report the class and place, never the value. [`InjectionScanner`] scores text for
+//! prompt injection (override phrasing, fake role markers, invisible characters, exfiltration
+//! links, encoded payloads) in one linear pass; see [`injection`].
 //!
 //! On the way in, [`ArgumentLimits`] bound a call's arguments, [`ArgumentSchema`] holds them to
 //! the tool's `inputSchema`, and [`egress`] decides which URLs in them the tool may be let to
@@ -15,11 +17,13 @@
 
 mod detect;
 pub mod egress;
+pub mod injection;
 mod limits;
 mod redact;
 mod schema;
 
 pub use detect::{Class, Detector, DetectorError, Finding};
+pub use injection::InjectionScanner;
 pub use limits::{ArgumentLimits, LimitViolation};
 pub use redact::{Action, Outcome, Redactor};
 pub use schema::{ArgumentSchema, SchemaError, Violation};
