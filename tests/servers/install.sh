@@ -2,7 +2,8 @@
 # Install the real MCP servers moat's integration tests federate, exactly as pinned here:
 #   node_modules/  @modelcontextprotocol/server-everything and server-filesystem, with the
 #                  Node 22 they run on (package.json / package-lock.json, `npm ci`)
-#   .venv/         mcp-server-time and its dependencies, and so the `mcp` Python SDK; Authlib
+#   .venv/         mcp-server-time and mcp-server-fetch with their dependencies, and so the
+#                  `mcp` Python SDK; Authlib
 #                  (requirements.txt, every package pinned)
 # Idempotent: each half is skipped when what it installed still matches its lock file.
 set -euo pipefail
@@ -21,7 +22,7 @@ if [[ "$(cat node_modules/.moat-stamp 2>/dev/null)" != "$npm_stamp" \
 fi
 
 py_stamp=$(stamp_of requirements.txt)
-if [[ "$(cat .venv/.moat-stamp 2>/dev/null)" != "$py_stamp" || ! -x .venv/bin/mcp-server-time ]]; then
+if [[ "$(cat .venv/.moat-stamp 2>/dev/null)" != "$py_stamp" || ! -x .venv/bin/mcp-server-time || ! -x .venv/bin/mcp-server-fetch ]]; then
     echo "install.sh: python venv in $here/.venv" >&2
     rm -rf .venv
     python3 -m venv .venv

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use moat_guard::egress::{EgressRules, EgressSettings};
 use moat_guard::{Action, Class, Detector};
 
 use crate::error::ConfigError;
-use crate::raw::RawGuard;
+use crate::raw::{RawEgress, RawGuard};
 use crate::secret::SecretRef;
 
 /// Validated content-inspection settings.
@@ -22,6 +23,68 @@ pub struct GuardConfig {
     pub schema: SchemaMode,
     /// `server/tool` patterns of tools whose calls may carry only declared properties.
     pub strict: Vec<String>,
+    /// Where URLs in tool arguments may lead.
+    pub egress: EgressConfig,
+}
+
+/// Egress control over URLs in tool arguments (`guard.egress`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressConfig {
+    /// Whether calls are checked (`check: enforce`, the default) or not (`off`).
+    pub enforce: bool,
+    /// Schemes and reachable private networks, for every tool.
+    pub base: EgressSettings,
+    /// `server/tool` patterns with the only hosts their URLs may name, first match wins.
+    pub domains: Vec<(String, Vec<String>)>,
+}
+
+impl Default for EgressConfig {
+    fn default() -> Self {
+        Self {
+            enforce: true,
+            base: EgressSettings::default(),
+            domains: Vec::new(),
+        }
+    }
+}
+
+impl EgressConfig {
+    fn from_raw(raw: RawEgress) -> Result<Self, ConfigError> {
+        let enforce = match raw.check.as_deref() {
+            None | Some("enforce") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "guard.egress.check",
+                    format!("{other:?} is not one of enforce, off"),
+                ));
+            }
+        };
+        let mut base = EgressSettings::default();
+        if let Some(schemes) = raw.schemes {
+            base.schemes = schemes;
+        }
+        base.allowed_networks = raw.allowed_networks.unwrap_or_default();
+        EgressRules::new(&base).map_err(|e| ConfigError::new("guard.egress", e.to_string()))?;
+        let mut domains = Vec::new();
+        for (tool, hosts) in raw.domains {
+            let field = format!("guard.egress.domains.{tool}");
+            if !tool.contains('/') {
+                return Err(ConfigError::new(field, "is not a server/tool pattern"));
+            }
+            let settings = EgressSettings {
+                domains: hosts.clone(),
+                ..base.clone()
+            };
+            EgressRules::new(&settings).map_err(|e| ConfigError::new(&field, e.to_string()))?;
+            domains.push((tool, hosts));
+        }
+        Ok(Self {
+            enforce,
+            base,
+            domains,
+        })
+    }
 }
 
 /// How tool arguments are held to the tool's `inputSchema`.
@@ -61,6 +124,7 @@ impl GuardConfig {
                 }
             },
             strict: raw.strict.unwrap_or_default(),
+            egress: EgressConfig::from_raw(raw.egress.unwrap_or_default())?,
             ..Self::default()
         };
         if let Some(bad) = out.strict.iter().find(|t| !t.contains('/')) {

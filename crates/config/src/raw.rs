@@ -89,6 +89,23 @@ pub struct RawGuard {
     pub schema: Option<String>,
     /// `server/tool` patterns of tools whose calls may carry only declared properties.
     pub strict: Option<Vec<String>>,
+    /// Where URLs in tool arguments may lead (SSRF defence).
+    pub egress: Option<RawEgress>,
+}
+
+/// Egress control over URLs in tool arguments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEgress {
+    /// enforce (default) or off.
+    pub check: Option<String>,
+    /// URL schemes allowed (default [http, https]).
+    pub schemes: Option<Vec<String>>,
+    /// CIDR blocks tools may reach although they are private.
+    pub allowed_networks: Option<Vec<String>>,
+    /// Per `server/tool` pattern, the only hosts its URLs may name.
+    #[serde(default)]
+    pub domains: IndexMap<String, Vec<String>>,
 }
 
 /// PII and secret detection.

@@ -130,3 +130,18 @@ pub(crate) fn invalid_arguments(
         violations, enforced, "arguments refused by validation"
     );
 }
+
+/// A call refused because a URL among its arguments may not be reached (SSRF defence).
+pub(crate) fn egress_refused(
+    session: &str,
+    server: &str,
+    name: &str,
+    argument: &str,
+    kind: &str,
+    reason: &str,
+) {
+    tracing::warn!(
+        target: "moat::governance", event = "egress_refused", session, server, name, argument,
+        kind, reason, "call refused: a URL argument leads where the tool may not go"
+    );
+}

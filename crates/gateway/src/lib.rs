@@ -47,8 +47,8 @@ pub enum GatewayError {
     /// The built-in authorization server cannot issue a signing key.
     #[error("authorization server: {0}")]
     Keys(#[from] oauth::IssueError),
-    /// A rate limit cannot be built.
-    #[error("limits.rates: {0}")]
+    /// A limit or egress rule cannot be built.
+    #[error("{0}")]
     Limits(String),
     /// The built-in authorization server needs the store.
     #[error("auth.server needs a store")]
@@ -97,7 +97,9 @@ impl Gateway {
         };
         let redactor = redactor(&config.guard)?;
         let rates = session::RateLimits::in_memory(&config.limits.rates)
-            .map_err(|e| GatewayError::Limits(e.to_string()))?;
+            .map_err(|e| GatewayError::Limits(format!("limits.rates: {e}")))?;
+        let egress = session::Egress::new(&config.guard.egress)
+            .map_err(|e| GatewayError::Limits(format!("guard.egress: {e}")))?;
         let in_flight = config
             .upstreams
             .iter()
@@ -128,6 +130,7 @@ impl Gateway {
             redactor,
             rates,
             schemas: session::SchemaCache::default(),
+            egress,
             in_flight,
         };
         Ok(Self {

@@ -62,6 +62,11 @@ impl ArgumentSchema {
         })
     }
 
+    /// The schema as the server wrote it.
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
     /// What is wrong with `arguments`, empty when nothing is. `strict` also refuses properties
     /// the schema does not declare (see [`undeclared`]).
     pub fn check(&self, arguments: &Value, strict: bool) -> Vec<Violation> {

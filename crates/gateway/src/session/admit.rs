@@ -1,7 +1,8 @@
 //! The request-side stages, in the one place that orders them. A request passes, in turn:
-//! rate limits (before any other work is spent on a flood), authorization (policy), then
-//! validation of what a call carries (size limits, the tool's `inputSchema`). What passes all of
-//! them is [`Authorized`]; approval (`Session::clear`) and dispatch come after.
+//! rate limits (before any other work is spent on a flood), authorization (policy), validation
+//! of what a call carries (size limits, the tool's `inputSchema`), then egress control of the
+//! URLs among its arguments (SSRF). What passes all of them is [`Authorized`]; approval
+//! (`Session::clear`) and dispatch come after.
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ impl Session {
         self.rate_limit(&req, op.as_ref(), &caller).await?;
         let authorized = self.authorize(req, op, caller).await?;
         self.validate(&authorized).await?;
+        self.check_egress(&authorized).await?;
         Ok(authorized)
     }
 }

@@ -10,6 +10,7 @@ mod admit;
 mod approval;
 mod authorize;
 mod dispatch;
+mod egress;
 mod events;
 mod inspect;
 mod rate;
@@ -32,6 +33,7 @@ use serde_json::{Value, json};
 
 pub(crate) use approval::Sealer;
 pub(crate) use authorize::{Authorized, Cleared, Refused};
+pub(crate) use egress::Egress;
 pub(crate) use events::{EventLog, frame};
 pub(crate) use rate::RateLimits;
 pub(crate) use routes::Outbox;

@@ -30,7 +30,7 @@ type Compiled = Result<Arc<ArgumentSchema>, Arc<str>>;
 const MAX_SCHEMAS: usize = 10_000;
 
 impl SchemaCache {
-    fn get(&self, text: &Arc<str>) -> Compiled {
+    pub(super) fn get(&self, text: &Arc<str>) -> Compiled {
         if let Some(hit) = self.0.lock().get(text) {
             return hit.clone();
         }
