@@ -29,6 +29,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) content_type: String,
     pub(crate) session: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub(crate) retry_after: Option<String>,
     pub(crate) messages: Vec<Value>,
     pub(crate) text: String,
 }
@@ -77,6 +79,7 @@ pub(crate) async fn post(
     };
     let content_type = header("content-type").unwrap_or_default();
     let session = header("mcp-session-id");
+    let retry_after = header("retry-after");
     let text = resp.text().await.expect("read the response body");
     let messages = if content_type.starts_with("text/event-stream") {
         text.lines()
@@ -90,6 +93,7 @@ pub(crate) async fn post(
         status,
         content_type,
         session,
+        retry_after,
         messages,
         text,
     }

@@ -15,6 +15,8 @@ pub(crate) struct Installed {
     pub(crate) filesystem: PathBuf,
     /// PyPI `mcp-server-time`'s console script.
     pub(crate) time: PathBuf,
+    /// PyPI `mcp-server-fetch`'s console script.
+    pub(crate) fetch: PathBuf,
     /// The venv's Python, which also has the `mcp` SDK.
     pub(crate) python: PathBuf,
 }
@@ -28,6 +30,7 @@ pub(crate) fn installed() -> Installed {
         everything: npm.join("@modelcontextprotocol/server-everything/dist/index.js"),
         filesystem: npm.join("@modelcontextprotocol/server-filesystem/dist/index.js"),
         time: dir.join(".venv/bin/mcp-server-time"),
+        fetch: dir.join(".venv/bin/mcp-server-fetch"),
         python: dir.join(".venv/bin/python"),
     };
     let missing: Vec<String> = [
@@ -35,6 +38,7 @@ pub(crate) fn installed() -> Installed {
         &found.everything,
         &found.filesystem,
         &found.time,
+        &found.fetch,
         &found.python,
     ]
     .into_iter()

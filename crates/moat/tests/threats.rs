@@ -1,0 +1,211 @@
+//! Request-side threat prevention through the running gateway with real servers: a call that
+//! breaks its tool's `inputSchema` is answered with the violations and never reaches the server;
+//! a burst over a rate limit gets HTTP 429 with `Retry-After` and -32035; PyPI `mcp-server-fetch`
+//! (started so that it would fetch private addresses itself) is never sent to loopback or the
+//! cloud metadata address, while an operator's allowed network does reach it.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::http::{RawSession, request, tool_text};
+use common::servers::{installed, s};
+use common::{Moat, TempDir};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn start(extra: &str) -> (TempDir, Moat) {
+    let servers = installed();
+    let dir = TempDir::new();
+    let yaml = format!(
+        r#"upstreams:
+  everything:
+    stdio:
+      command: {node:?}
+      args: [{everything:?}, stdio]
+  fetch:
+    stdio:
+      command: {fetch:?}
+      args: [--allow-private-ips, --ignore-robots-txt]
+{extra}"#,
+        node = s(&servers.node),
+        everything = s(&servers.everything),
+        fetch = s(&servers.fetch),
+    );
+    let moat = Moat::with_config(&dir, &yaml);
+    (dir, moat)
+}
+
+/// A loopback HTTP server that answers every request with a small page and counts them.
+async fn page_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let body = "<html><body><p>The canary is ORANGE-42.</p></body></html>";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    (port, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_breaks_the_schema_gets_its_violations() {
+    let (_dir, moat) = start("guard:\n  strict: [\"everything/echo\"]\n");
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+
+    let ok = session
+        .call_tool("everything__get-sum", json!({"a": 2, "b": 3}))
+        .await;
+    assert!(tool_text(&ok).contains('5'), "{ok}");
+
+    let bad = session
+        .call_tool("everything__get-sum", json!({"a": "two"}))
+        .await;
+    assert_eq!(bad["result"]["isError"], true, "{bad}");
+    let text = tool_text(&bad);
+    assert!(text.starts_with("moat refused the call"), "{text}");
+    let violations = bad["result"]["_meta"]["moat/violations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{bad}"));
+    let listed: Vec<&str> = violations.iter().filter_map(Value::as_str).collect();
+    assert!(listed.iter().any(|v| v.starts_with("/a:")), "{listed:?}");
+    assert!(
+        listed.iter().any(|v| v.contains("\"b\"")),
+        "the missing b: {listed:?}"
+    );
+    assert!(!text.contains("two"), "values are not echoed: {text}");
+    moat.wait_for_log("event=\"invalid_arguments\"");
+
+    // Strict mode for echo: an undeclared property is refused, a declared one passes.
+    let extra = session
+        .call_tool("everything__echo", json!({"message": "hi", "sudo": true}))
+        .await;
+    assert_eq!(extra["result"]["isError"], true, "{extra}");
+    assert!(tool_text(&extra).contains("/sudo"), "{extra}");
+    let plain = session
+        .call_tool("everything__echo", json!({"message": "hi"}))
+        .await;
+    assert!(tool_text(&plain).contains("hi"), "{plain}");
+
+    // Over the default nesting limit of 64: -32602 before any schema is read.
+    let deep = (0..70).fold(json!(1), |inner, _| json!([inner]));
+    let deep = session
+        .call_tool("everything__echo", json!({"message": deep}))
+        .await;
+    assert_eq!(deep["error"]["code"], -32602, "{deep}");
+    assert_eq!(deep["error"]["data"]["limit"], "depth", "{deep}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
+    let limits = "limits:\n  rates:\n    echo-burst:\n      per: [agent, tool]\n      rate: 2/min\n      tools: [\"everything/echo\"]\n";
+    let (_dir, moat) = start(limits);
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+    let echo = |text: &str| {
+        request(
+            "tools/call",
+            json!({"name": "everything__echo", "arguments": {"message": text}}),
+        )
+    };
+    for i in 0..2 {
+        let reply = session.post(&echo(&format!("call {i}"))).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(reply.json()["result"].is_object(), "{reply:?}");
+    }
+    let over = session.post(&echo("one too many")).await;
+    assert_eq!(over.status, 429, "{over:?}");
+    let retry: u64 = over
+        .retry_after
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After: {over:?}"));
+    // 2 a minute: the next cell is due in about 30 s.
+    assert!((1..=30).contains(&retry), "{retry}");
+    let error = &over.json()["error"];
+    assert_eq!(error["code"], -32035, "{over:?}");
+    assert_eq!(error["data"]["rule"], "echo-burst", "{over:?}");
+    assert!(
+        error["data"]["retry_after_ms"].as_u64().unwrap() > 0,
+        "{over:?}"
+    );
+    moat.wait_for_log("event=\"rate_limited\"");
+
+    // Other tools are not counted by this limit.
+    let sum = session
+        .call_tool("everything__get-sum", json!({"a": 1, "b": 1}))
+        .await;
+    assert!(sum["result"].is_object(), "{sum}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_is_never_sent_to_private_addresses() {
+    let (port, hits) = page_server().await;
+    let (_dir, moat) = start("");
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+    let refused = [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://2130706433:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        format!("http://localhost:{port}/"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        format!("http://user:pw@example.com@127.0.0.1:{port}/"),
+        "file:///etc/passwd".to_owned(),
+    ];
+    for url in &refused {
+        let answer = session.call_tool("fetch__fetch", json!({"url": url})).await;
+        assert_eq!(answer["error"]["code"], -32034, "{url}: {answer}");
+        assert_eq!(
+            answer["error"]["data"]["check"], "egress",
+            "{url}: {answer}"
+        );
+        assert_eq!(
+            answer["error"]["data"]["argument"], "/url",
+            "{url}: {answer}"
+        );
+    }
+    let metadata = session
+        .call_tool("fetch__fetch", json!({"url": "http://169.254.169.254/"}))
+        .await;
+    let message = metadata["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("link-local"), "{message}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a refused URL reached the page"
+    );
+    moat.wait_for_log("event=\"egress_refused\"");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_network_is_reached_through_fetch() {
+    let (port, hits) = page_server().await;
+    let (_dir, moat) = start("guard:\n  egress:\n    allowed_networks: [127.0.0.1/32]\n");
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+    let answer = session
+        .call_tool(
+            "fetch__fetch",
+            json!({"url": format!("http://127.0.0.1:{port}/")}),
+        )
+        .await;
+    assert!(tool_text(&answer).contains("ORANGE-42"), "{answer}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // The allowance is for that network only.
+    let metadata = session
+        .call_tool("fetch__fetch", json!({"url": "http://169.254.169.254/"}))
+        .await;
+    assert_eq!(metadata["error"]["code"], -32034, "{metadata}");
+}
