@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 
 use moat_guard::egress::{EgressRules, EgressSettings};
-use moat_guard::{Action, Class, Detector};
+use moat_guard::injection::{Action as InjectionAction, Settings as InjectionSettings};
+use moat_guard::{Action, Class, Detector, InjectionScanner};
 
 use crate::error::ConfigError;
-use crate::raw::{RawEgress, RawGuard};
+use crate::raw::{RawEgress, RawGuard, RawInjection};
 use crate::secret::SecretRef;
 
 /// Validated content-inspection settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardConfig {
     /// Actions that differ from moat's defaults, by built-in class.
     pub actions: BTreeMap<Class, Action>,
@@ -25,6 +26,22 @@ pub struct GuardConfig {
     pub strict: Vec<String>,
     /// Where URLs in tool arguments may lead.
     pub egress: EgressConfig,
+    /// Prompt-injection scoring: the action (`None`: off) and the scanner's settings.
+    pub injection: Option<(InjectionAction, InjectionSettings)>,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            actions: BTreeMap::new(),
+            custom: Vec::new(),
+            pseudonym_key: None,
+            schema: SchemaMode::default(),
+            strict: Vec::new(),
+            egress: EgressConfig::default(),
+            injection: Some((InjectionAction::Annotate, InjectionSettings::default())),
+        }
+    }
 }
 
 /// Egress control over URLs in tool arguments (`guard.egress`).
@@ -125,6 +142,7 @@ impl GuardConfig {
             },
             strict: raw.strict.unwrap_or_default(),
             egress: EgressConfig::from_raw(raw.egress.unwrap_or_default())?,
+            injection: injection(raw.injection.unwrap_or_default())?,
             ..Self::default()
         };
         if let Some(bad) = out.strict.iter().find(|t| !t.contains('/')) {
@@ -212,6 +230,30 @@ impl GuardConfig {
         }
         all
     }
+}
+
+/// `guard.injection`, checked by building the scanner it describes.
+fn injection(
+    raw: RawInjection,
+) -> Result<Option<(InjectionAction, InjectionSettings)>, ConfigError> {
+    let action = match raw.action.as_deref() {
+        None => InjectionAction::Annotate,
+        Some("off") => return Ok(None),
+        Some(word) => InjectionAction::parse(word).ok_or_else(|| {
+            ConfigError::new(
+                "guard.injection.action",
+                format!("{word:?} is not one of annotate, strip, block, off"),
+            )
+        })?,
+    };
+    let mut settings = InjectionSettings::default();
+    if let Some(t) = raw.threshold {
+        settings.threshold = t;
+    }
+    settings.allowed_hosts = raw.allowed_hosts.unwrap_or_default();
+    InjectionScanner::new(settings.clone())
+        .map_err(|e| ConfigError::new("guard.injection", e.to_string()))?;
+    Ok(Some((action, settings)))
 }
 
 fn parse_action(word: &str, field: &str) -> Result<Action, ConfigError> {

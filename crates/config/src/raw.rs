@@ -91,6 +91,20 @@ pub struct RawGuard {
     pub strict: Option<Vec<String>>,
     /// Where URLs in tool arguments may lead (SSRF defence).
     pub egress: Option<RawEgress>,
+    /// Prompt-injection scoring of results and arguments.
+    pub injection: Option<RawInjection>,
+}
+
+/// Prompt-injection scoring.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInjection {
+    /// annotate (default), strip, block or off.
+    pub action: Option<String>,
+    /// The score at which a text counts as an injection (default 100).
+    pub threshold: Option<u32>,
+    /// Hosts that images and links in results may point to.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 /// Egress control over URLs in tool arguments.

@@ -145,3 +145,23 @@ pub(crate) fn egress_refused(
         kind, reason, "call refused: a URL argument leads where the tool may not go"
     );
 }
+
+/// Text that scored as (or towards) a prompt injection: the rules that fired and the highest
+/// score, never the text.
+pub(crate) fn injection(session: &str, place: &str, outcome: &moat_guard::injection::Outcome) {
+    let rules: Vec<String> = outcome
+        .rules
+        .iter()
+        .map(|(rule, n)| format!("{}:{n}", rule.id()))
+        .collect();
+    let rules = rules.join(",");
+    let verdict = match outcome.verdict {
+        Some(moat_guard::injection::Verdict::Injection) => "injection",
+        _ => "suspicious",
+    };
+    tracing::warn!(
+        target: "moat::governance", event = "injection", session, method = place, rules,
+        score = outcome.max_score, verdict, blocked = outcome.blocked, stripped = outcome.changed,
+        "prompt-injection signals"
+    );
+}

@@ -98,6 +98,14 @@ impl Gateway {
         let redactor = redactor(&config.guard)?;
         let rates = session::RateLimits::in_memory(&config.limits.rates)
             .map_err(|e| GatewayError::Limits(format!("limits.rates: {e}")))?;
+        let injection = match &config.guard.injection {
+            Some((action, settings)) => Some((
+                moat_guard::InjectionScanner::new(settings.clone())
+                    .map_err(|e| GatewayError::Limits(format!("guard.injection: {e}")))?,
+                *action,
+            )),
+            None => None,
+        };
         let egress = session::Egress::new(&config.guard.egress)
             .map_err(|e| GatewayError::Limits(format!("guard.egress: {e}")))?;
         let in_flight = config
@@ -131,6 +139,7 @@ impl Gateway {
             rates,
             schemas: session::SchemaCache::default(),
             egress,
+            injection,
             in_flight,
         };
         Ok(Self {

@@ -35,6 +35,8 @@ pub(crate) struct GatewayState {
     /// Per upstream (in config order), the slots for requests in flight when it has a
     /// `max_concurrency`; shared by every session.
     pub(crate) in_flight: Vec<Option<Arc<tokio::sync::Semaphore>>>,
+    /// Prompt-injection scoring of results and arguments, with its action; `None` when off.
+    pub(crate) injection: Option<(moat_guard::InjectionScanner, moat_guard::injection::Action)>,
     /// Where URLs in tool arguments may lead (`guard.egress`).
     pub(crate) egress: crate::session::Egress,
     /// Tools' input schemas, compiled once per distinct text.

@@ -1,7 +1,7 @@
 //! The request-side stages, in the one place that orders them. A request passes, in turn:
 //! rate limits (before any other work is spent on a flood), authorization (policy), validation
-//! of what a call carries (size limits, the tool's `inputSchema`), then egress control of the
-//! URLs among its arguments (SSRF). What passes all of them is [`Authorized`]; approval
+//! of what a call carries (size limits, the tool's `inputSchema`), egress control of the URLs
+//! among its arguments (SSRF), then content inspection of the arguments (secrets, injection). What passes all of them is [`Authorized`]; approval
 //! (`Session::clear`) and dispatch come after.
 
 use std::sync::Arc;
@@ -23,6 +23,7 @@ impl Session {
         let authorized = self.authorize(req, op, caller).await?;
         self.validate(&authorized).await?;
         self.check_egress(&authorized).await?;
+        self.inspect_arguments(&authorized).await?;
         Ok(authorized)
     }
 }
