@@ -1,6 +1,6 @@
 //! PII and secret detection (`moat_guard`): one scan-and-mask of a typical 4 KiB tool result
 //! and of a 256 KiB one, each with a few planted findings among ordinary text; and one
-//! prompt-injection scan of the same texts.
+//! prompt-injection scan of the same texts; and the check of a typical call against its schema.
 
 // Benchmarks are tests: fixed inputs that cannot fail; a panic is the right report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use moat_guard::injection::{Settings, Verdict};
-use moat_guard::{Detector, InjectionScanner, Outcome, Redactor};
+use moat_guard::{ArgumentLimits, ArgumentSchema, Detector, InjectionScanner, Outcome, Redactor};
 
 /// Ordinary prose and log lines with numbers, paths and versions, and every `every`-th line a
 /// planted finding, up to `bytes`.
@@ -81,5 +81,45 @@ fn injection_scans(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, scans, injection_scans);
+/// A typical tool call checked against its `inputSchema`, the schema compiled once (as the
+/// gateway's cache does): a file tool's path, limits, flags and a nested options object.
+fn schema_validation(c: &mut Criterion) {
+    let schema = ArgumentSchema::compile(&serde_json::json!({
+        "type": "object",
+        "properties": {
+            "path": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "encoding": {"enum": ["utf-8", "latin-1", "base64"]},
+            "head": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "tail": {"type": "integer", "minimum": 1},
+            "follow_symlinks": {"type": "boolean"},
+            "options": {
+                "type": "object",
+                "properties": {
+                    "pattern": {"type": "string", "pattern": "^[A-Za-z0-9_*.?-]+$"},
+                    "exclude": {"type": "array", "items": {"type": "string"}, "maxItems": 50}
+                }
+            }
+        },
+        "required": ["path"],
+        "additionalProperties": false
+    }))
+    .unwrap();
+    let call = serde_json::json!({
+        "path": "/srv/data/reports/2026/q3/summary.md",
+        "encoding": "utf-8",
+        "head": 200,
+        "follow_symlinks": false,
+        "options": {"pattern": "*.md", "exclude": ["drafts", "archive", ".git"]}
+    });
+    assert!(schema.check(&call, true).is_empty());
+    c.bench_function("schema validation of a typical call (strict)", |b| {
+        b.iter(|| black_box(schema.check(black_box(&call), true).len()))
+    });
+    let limits = ArgumentLimits::default();
+    c.bench_function("argument limits of a typical call", |b| {
+        b.iter(|| black_box(limits.check(black_box(&call)).is_ok()))
+    });
+}
+
+criterion_group!(benches, scans, injection_scans, schema_validation);
 criterion_main!(benches);

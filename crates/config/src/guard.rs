@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use moat_guard::egress::{EgressRules, EgressSettings};
 use moat_guard::injection::{Action as InjectionAction, Settings as InjectionSettings};
-use moat_guard::{Action, Class, Detector, InjectionScanner};
+use moat_guard::{Action, Class, Detector, FieldPath, InjectionScanner, Overflow, ResultShape};
 
 use crate::error::ConfigError;
-use crate::raw::{RawEgress, RawGuard, RawInjection};
+use crate::raw::{RawEgress, RawGuard, RawGuardrail, RawInjection, RawResultShape};
 use crate::secret::SecretRef;
 
 /// Validated content-inspection settings.
@@ -28,6 +28,24 @@ pub struct GuardConfig {
     pub egress: EgressConfig,
     /// Prompt-injection scoring: the action (`None`: off) and the scanner's settings.
     pub injection: Option<(InjectionAction, InjectionSettings)>,
+    /// `server/tool` patterns with how their results are cut down; first match wins.
+    pub results: Vec<(String, ResultShape)>,
+    /// External guardrail services, in order.
+    pub guardrails: Vec<Guardrail>,
+}
+
+/// An external guardrail service (`guard.guardrails.<name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guardrail {
+    pub name: String,
+    pub url: String,
+    /// `server/tool` patterns it judges; empty: every tool.
+    pub tools: Vec<String>,
+    pub results: bool,
+    pub arguments: bool,
+    pub timeout: std::time::Duration,
+    /// Whether content passes when the service cannot answer.
+    pub fail_open: bool,
 }
 
 impl Default for GuardConfig {
@@ -40,6 +58,8 @@ impl Default for GuardConfig {
             strict: Vec::new(),
             egress: EgressConfig::default(),
             injection: Some((InjectionAction::Annotate, InjectionSettings::default())),
+            results: Vec::new(),
+            guardrails: Vec::new(),
         }
     }
 }
@@ -143,6 +163,16 @@ impl GuardConfig {
             strict: raw.strict.unwrap_or_default(),
             egress: EgressConfig::from_raw(raw.egress.unwrap_or_default())?,
             injection: injection(raw.injection.unwrap_or_default())?,
+            results: raw
+                .results
+                .into_iter()
+                .map(|(tool, shape)| result_shape(tool, shape))
+                .collect::<Result<_, _>>()?,
+            guardrails: raw
+                .guardrails
+                .into_iter()
+                .map(|(name, g)| guardrail(name, g))
+                .collect::<Result<_, _>>()?,
             ..Self::default()
         };
         if let Some(bad) = out.strict.iter().find(|t| !t.contains('/')) {
@@ -254,6 +284,117 @@ fn injection(
     InjectionScanner::new(settings.clone())
         .map_err(|e| ConfigError::new("guard.injection", e.to_string()))?;
     Ok(Some((action, settings)))
+}
+
+fn server_tool(pattern: &str, field: &str) -> Result<(), ConfigError> {
+    if pattern.contains('/') {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            field,
+            format!("{pattern:?} is not a server/tool pattern"),
+        ))
+    }
+}
+
+fn result_shape(tool: String, raw: RawResultShape) -> Result<(String, ResultShape), ConfigError> {
+    let at = |f: &str| format!("guard.results.{tool}.{f}");
+    server_tool(&tool, &format!("guard.results.{tool}"))?;
+    let paths = |list: Option<Vec<String>>, field: &str| {
+        list.unwrap_or_default()
+            .iter()
+            .map(|p| {
+                FieldPath::parse(p).ok_or_else(|| {
+                    ConfigError::new(at(field), format!("{p:?} is not a dotted field path"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let max_bytes = match raw.max_bytes {
+        None => None,
+        Some(n) if n < 256 => {
+            return Err(ConfigError::new(at("max_bytes"), "must be at least 256"));
+        }
+        Some(n) => {
+            Some(usize::try_from(n).map_err(|_| ConfigError::new(at("max_bytes"), "too large"))?)
+        }
+    };
+    let over = match raw.over.as_deref() {
+        None | Some("truncate") => Overflow::Truncate,
+        Some("error") => Overflow::Error,
+        Some(o) => {
+            return Err(ConfigError::new(
+                at("over"),
+                format!("{o:?} is not one of truncate, error"),
+            ));
+        }
+    };
+    let shape = ResultShape {
+        max_bytes,
+        over,
+        allow: paths(raw.allow, "allow")?,
+        deny: paths(raw.deny, "deny")?,
+    };
+    Ok((tool, shape))
+}
+
+fn guardrail(name: String, raw: RawGuardrail) -> Result<Guardrail, ConfigError> {
+    let at = |f: &str| format!("guard.guardrails.{name}.{f}");
+    let url = url::Url::parse(&raw.url)
+        .map_err(|e| ConfigError::new(at("url"), format!("not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(ConfigError::new(
+                at("url"),
+                "must be https:// (plain http only to a loopback address)",
+            ));
+        }
+    }
+    let tools = raw.tools.unwrap_or_default();
+    for t in &tools {
+        server_tool(t, &at("tools"))?;
+    }
+    let on = raw.on.unwrap_or_else(|| vec!["results".into()]);
+    if let Some(bad) = on
+        .iter()
+        .find(|w| !matches!(w.as_str(), "results" | "arguments"))
+    {
+        return Err(ConfigError::new(
+            at("on"),
+            format!("{bad:?} is not one of results, arguments"),
+        ));
+    }
+    let timeout = match raw.timeout {
+        None => std::time::Duration::from_secs(2),
+        Some(t) => crate::upstream::parse_duration(&t, &at("timeout"))?,
+    };
+    let fail_open = match raw.failure.as_deref() {
+        None | Some("closed") => false,
+        Some("open") => true,
+        Some(f) => {
+            return Err(ConfigError::new(
+                at("failure"),
+                format!("{f:?} is not one of closed, open"),
+            ));
+        }
+    };
+    Ok(Guardrail {
+        url: raw.url,
+        tools,
+        results: on.iter().any(|w| w == "results"),
+        arguments: on.iter().any(|w| w == "arguments"),
+        timeout,
+        fail_open,
+        name,
+    })
 }
 
 fn parse_action(word: &str, field: &str) -> Result<Action, ConfigError> {

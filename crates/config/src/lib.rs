@@ -20,7 +20,7 @@ pub use auth::{
     AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
 };
 pub use error::ConfigError;
-pub use guard::{EgressConfig, GuardConfig, SchemaMode};
+pub use guard::{EgressConfig, GuardConfig, Guardrail, SchemaMode};
 pub use limits::{KeyPart, LimitsConfig, RateRule};
 pub use policy::{
     ApprovalRule, ApprovalSettings, Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy,

@@ -93,6 +93,42 @@ pub struct RawGuard {
     pub egress: Option<RawEgress>,
     /// Prompt-injection scoring of results and arguments.
     pub injection: Option<RawInjection>,
+    /// Per `server/tool` pattern: how its results are cut down (first match wins).
+    #[serde(default)]
+    pub results: IndexMap<String, RawResultShape>,
+    /// External guardrail services by name.
+    #[serde(default)]
+    pub guardrails: IndexMap<String, RawGuardrail>,
+}
+
+/// Context minimisation of one tool's results.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResultShape {
+    /// Largest result in bytes.
+    pub max_bytes: Option<u64>,
+    /// truncate (default) or error.
+    pub over: Option<String>,
+    /// Dotted paths of `structuredContent` to keep (all others go).
+    pub allow: Option<Vec<String>>,
+    /// Dotted paths of `structuredContent` to remove.
+    pub deny: Option<Vec<String>>,
+}
+
+/// An external guardrail: an HTTP service that judges content.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardrail {
+    /// Where to POST (https, or http to a loopback address).
+    pub url: String,
+    /// `server/tool` patterns it judges (default every tool).
+    pub tools: Option<Vec<String>>,
+    /// What it judges: any of results, arguments (default [results]).
+    pub on: Option<Vec<String>>,
+    /// How long it may take (default 2s).
+    pub timeout: Option<String>,
+    /// closed (default: a failed check refuses) or open (a failed check lets through).
+    pub failure: Option<String>,
 }
 
 /// Prompt-injection scoring.

@@ -165,3 +165,34 @@ pub(crate) fn injection(session: &str, place: &str, outcome: &moat_guard::inject
         "prompt-injection signals"
     );
 }
+
+/// A tool result cut down by `guard.results`: fields removed, and the size it had when it was
+/// truncated or withheld.
+pub(crate) fn minimised(
+    session: &str,
+    server: &str,
+    name: &str,
+    removed_fields: usize,
+    truncated_from: Option<usize>,
+) {
+    let bytes = truncated_from.unwrap_or(0);
+    tracing::info!(
+        target: "moat::governance", event = "minimised", session, server, name, removed_fields,
+        bytes, "result cut down"
+    );
+}
+
+/// An external guardrail denied or replaced a result or a call's arguments.
+pub(crate) fn guardrail(
+    session: &str,
+    server: &str,
+    name: &str,
+    direction: &str,
+    outcome: &str,
+    reason: &str,
+) {
+    tracing::warn!(
+        target: "moat::governance", event = "guardrail", session, server, name, direction,
+        outcome, reason, "guardrail decision"
+    );
+}

@@ -106,6 +106,8 @@ impl Gateway {
             )),
             None => None,
         };
+        let guardrails = session::Guardrails::new(config.guard.guardrails.clone())
+            .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
         let egress = session::Egress::new(&config.guard.egress)
             .map_err(|e| GatewayError::Limits(format!("guard.egress: {e}")))?;
         let in_flight = config
@@ -140,6 +142,7 @@ impl Gateway {
             schemas: session::SchemaCache::default(),
             egress,
             injection,
+            guardrails,
             in_flight,
         };
         Ok(Self {

@@ -37,6 +37,8 @@ pub(crate) struct GatewayState {
     pub(crate) in_flight: Vec<Option<Arc<tokio::sync::Semaphore>>>,
     /// Prompt-injection scoring of results and arguments, with its action; `None` when off.
     pub(crate) injection: Option<(moat_guard::InjectionScanner, moat_guard::injection::Action)>,
+    /// External guardrail services (`guard.guardrails`).
+    pub(crate) guardrails: crate::session::Guardrails,
     /// Where URLs in tool arguments may lead (`guard.egress`).
     pub(crate) egress: crate::session::Egress,
     /// Tools' input schemas, compiled once per distinct text.

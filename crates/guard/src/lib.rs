@@ -13,17 +13,20 @@
 //! On the way in, [`ArgumentLimits`] bound a call's arguments, [`ArgumentSchema`] holds them to
 //! the tool's `inputSchema`, and [`egress`] decides which URLs in them the tool may be let to
 //! reach: schemes, a per-tool domain allowlist, and no address outside the public internet
-//! (SSRF), checked before and after the caller resolves the name.
+//! (SSRF), checked before and after the caller resolves the name. On the way out,
+//! [`ResultShape`] cuts a tool result down to the fields and size a task needs.
 
 mod detect;
 pub mod egress;
 pub mod injection;
 mod limits;
+mod minimise;
 mod redact;
 mod schema;
 
 pub use detect::{Class, Detector, DetectorError, Finding};
 pub use injection::InjectionScanner;
 pub use limits::{ArgumentLimits, LimitViolation};
+pub use minimise::{FieldPath, Overflow, ResultShape, Shaped};
 pub use redact::{Action, Outcome, Redactor};
 pub use schema::{ArgumentSchema, SchemaError, Violation};

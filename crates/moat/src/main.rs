@@ -59,6 +59,83 @@ fn init_logging(cli: &Cli) {
         .init();
 }
 
+/// What `moat check` shows of the guard and the limits: every setting with its default filled in.
+fn print_guard(config: &moat_config::Config) {
+    let guard = &config.guard;
+    let classes: Vec<String> = guard
+        .effective()
+        .iter()
+        .map(|(class, action)| format!("{class}={}", action.as_str()))
+        .collect();
+    println!("guard: results are inspected: {}", classes.join(", "));
+    match &guard.injection {
+        Some((action, settings)) => println!(
+            "guard: injection: {} at score {} (links allowed to: {})",
+            action.as_str(),
+            settings.threshold,
+            list_or(&settings.allowed_hosts, "no host")
+        ),
+        None => println!("guard: injection: off"),
+    }
+    let a = &config.limits.arguments;
+    println!(
+        "guard: arguments: schema={}, strict for {}; depth <= {}, strings <= {} bytes, <= {} arguments",
+        guard.schema.name(),
+        list_or(&guard.strict, "no tool"),
+        a.max_depth,
+        a.max_string_bytes,
+        a.max_arguments
+    );
+    let egress = &guard.egress;
+    if egress.enforce {
+        let domains: Vec<String> = egress
+            .domains
+            .iter()
+            .map(|(tool, hosts)| format!("{tool} -> {}", hosts.join(" ")))
+            .collect();
+        println!(
+            "guard: egress: schemes {}, private networks allowed: {}, domain allowlists: {}",
+            egress.base.schemes.join(","),
+            list_or(&egress.base.allowed_networks, "none"),
+            list_or(&domains, "none")
+        );
+    } else {
+        println!("guard: egress: off");
+    }
+    for rule in &config.limits.rates {
+        let per: Vec<String> = rule
+            .per
+            .iter()
+            .map(|p| format!("{p:?}").to_lowercase())
+            .collect();
+        println!(
+            "limits: rate {:?}: {} per {:?} (burst {}) per {} for {}",
+            rule.name,
+            rule.limit.count,
+            rule.limit.period,
+            rule.limit.burst,
+            per.join("+"),
+            list_or(&rule.tools, "every request")
+        );
+    }
+    for up in &config.upstreams {
+        if let Some(n) = up.max_concurrency {
+            println!(
+                "limits: upstream {}: at most {n} requests in flight",
+                up.name.as_str()
+            );
+        }
+    }
+}
+
+fn list_or(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     // One process-wide crypto provider for every rustls user (upstream HTTPS client, TLS listener).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -81,13 +158,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             );
             check_policy(&config, args.config.as_deref())?;
-            let guard: Vec<String> = config
-                .guard
-                .effective()
-                .iter()
-                .map(|(class, action)| format!("{class}={}", action.as_str()))
-                .collect();
-            println!("guard: results are inspected: {}", guard.join(", "));
+            print_guard(&config);
             Ok(())
         }
         Command::Agents(args) => agents_cmd::run(args).await,

@@ -181,3 +181,49 @@ fn the_guard_actions_are_shown() {
         "{stdout}"
     );
 }
+
+/// `moat check` shows the request-side guards and the limits, defaults filled in.
+#[test]
+fn argument_guards_egress_and_limits_are_shown() {
+    let out = check(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("guard: injection: annotate at score 100"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("schema=enforce, strict for no tool; depth <= 64"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("guard: egress: schemes http,https"),
+        "{stdout}"
+    );
+    let dir = TempDir::new();
+    let config = dir.write(
+        "limits.yaml",
+        "guard:\n  schema: log\n  strict: [\"fs/*\"]\n  injection: {action: block, threshold: 130}\n  egress:\n    allowed_networks: [10.1.0.0/16]\n    domains: {\"web/fetch\": [\"*.example.com\"]}\nlimits:\n  rates:\n    calls: {per: [agent, tool], rate: 5/s, burst: 10}\n",
+    );
+    let out = check(&[config.to_str().expect("path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for expected in [
+        "guard: injection: block at score 130",
+        "schema=log, strict for fs/*",
+        "private networks allowed: 10.1.0.0/16, domain allowlists: web/fetch -> *.example.com",
+        "limits: rate \"calls\": 5 per 1s (burst 10) per agent+tool for every request",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} not in {stdout}");
+    }
+    let bad = dir.write(
+        "bad.yaml",
+        "guard:\n  egress:\n    allowed_networks: [10.0.0.1/8]\n",
+    );
+    let out = check(&[bad.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a host-bits network must be refused");
+    assert!(
+        stderr.contains("bad.yaml") && stderr.contains("guard.egress"),
+        "{stderr}"
+    );
+}

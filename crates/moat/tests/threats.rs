@@ -39,8 +39,10 @@ fn start(extra: &str) -> (TempDir, Moat) {
 
 /// A loopback HTTP server that answers every request with a small page and counts them.
 async fn page_server() -> (u16, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let port = listener.local_addr().expect("its address").port();
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = hits.clone();
     tokio::spawn(async move {
@@ -208,4 +210,150 @@ async fn an_allowed_network_is_reached_through_fetch() {
         .call_tool("fetch__fetch", json!({"url": "http://169.254.169.254/"}))
         .await;
     assert_eq!(metadata["error"]["code"], -32034, "{metadata}");
+}
+
+/// A loopback guardrail service: denies content that mentions "launch codes", replaces
+/// arguments that ask for "REPLACE-ME", allows the rest; counts what it was asked.
+async fn guardrail_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counted = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let body = loop {
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().expect("content-length"))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break body.to_owned();
+                    }
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let asked: Value = serde_json::from_str(&body).expect("moat sends JSON");
+                let content = asked["content"].to_string();
+                let answer = if content.contains("launch codes") {
+                    json!({"action": "deny", "reason": "talks about launch codes"})
+                } else if asked["direction"] == "arguments" && content.contains("REPLACE-ME") {
+                    json!({"action": "replace", "content": {"message": "replaced by the guardrail"}})
+                } else {
+                    json!({"action": "allow"})
+                };
+                let answer = answer.to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (port, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_cut_to_their_fields_and_size() {
+    let guard = "guard:\n  results:\n    \"everything/get-structured-content\": {deny: [humidity]}\n    \"everything/echo\": {max_bytes: 400}\n    \"everything/get-tiny-image\": {max_bytes: 256, over: error}\n";
+    let (_dir, moat) = start(guard);
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+
+    let weather = session
+        .call_tool(
+            "everything__get-structured-content",
+            json!({"location": "Chicago"}),
+        )
+        .await;
+    let structured = &weather["result"]["structuredContent"];
+    assert_eq!(structured["temperature"], 36, "{weather}");
+    assert!(structured.get("humidity").is_none(), "{weather}");
+    assert!(
+        !tool_text(&weather).contains("humidity"),
+        "the text copy too: {weather}"
+    );
+
+    let long = "word ".repeat(400);
+    let echo = session
+        .call_tool("everything__echo", json!({"message": long}))
+        .await;
+    let text = tool_text(&echo);
+    assert!(text.contains("[moat: result truncated to"), "{text}");
+    assert!(echo["result"].to_string().len() <= 400, "{echo}");
+    let short = session
+        .call_tool("everything__echo", json!({"message": "short"}))
+        .await;
+    assert!(!tool_text(&short).contains("truncated"), "{short}");
+
+    // Over its limit with `over: error`, the result is withheld.
+    let image = session
+        .call_tool("everything__get-tiny-image", json!({}))
+        .await;
+    assert_eq!(image["result"]["isError"], true, "{image}");
+    assert!(tool_text(&image).contains("withheld"), "{image}");
+    moat.wait_for_log("event=\"minimised\"");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_guardrail_denies_replaces_and_fails_closed() {
+    let (port, asked) = guardrail_server().await;
+    let guard = format!(
+        "guard:\n  guardrails:\n    judge:\n      url: http://127.0.0.1:{port}/check\n      tools: [\"everything/*\"]\n      on: [results, arguments]\n    gone:\n      url: http://127.0.0.1:9/check\n      tools: [\"everything/get-sum\"]\n      timeout: 1s\n"
+    );
+    let (_dir, moat) = start(&guard);
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+
+    let fine = session
+        .call_tool("everything__echo", json!({"message": "hello"}))
+        .await;
+    assert!(tool_text(&fine).contains("hello"), "{fine}");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        2,
+        "arguments and result were judged"
+    );
+
+    let denied = session
+        .call_tool(
+            "everything__echo",
+            json!({"message": "the launch codes are 1234"}),
+        )
+        .await;
+    assert_eq!(denied["error"]["code"], -32034, "{denied}");
+    assert_eq!(denied["error"]["data"]["guardrail"], "judge", "{denied}");
+
+    let replaced = session
+        .call_tool("everything__echo", json!({"message": "REPLACE-ME"}))
+        .await;
+    assert!(
+        tool_text(&replaced).contains("replaced by the guardrail"),
+        "{replaced}"
+    );
+
+    // A guardrail that cannot be reached fails closed.
+    let sum = session
+        .call_tool("everything__get-sum", json!({"a": 1, "b": 2}))
+        .await;
+    assert_eq!(sum["error"]["code"], -32034, "{sum}");
+    assert_eq!(sum["error"]["data"]["guardrail"], "gone", "{sum}");
+    moat.wait_for_log("event=\"guardrail\"");
 }

@@ -28,6 +28,6 @@ mod scopes;
 
 pub use cedar::{CedarError, CedarSource, PolicyInfo};
 pub use decision::{Decision, Verdict};
-pub use pattern::matches as matches_pattern;
+pub use pattern::{matches as matches_pattern, matches_tool};
 pub use policy::{ListFilter, Policy, PolicyError};
 pub use request::{Action, Caller, Context, Hints, Kind, Target};

@@ -3,6 +3,14 @@
 //! Written here rather than taken from a glob crate: grants need only `*`, and path-glob crates
 //! give `/` and `[` meanings that tool names and URIs must not have.
 
+/// Whether a `server/tool` pattern (each side with `*`) matches a tool of a server. The sides
+/// are matched apart, so a `*` never reaches across the `/`.
+pub fn matches_tool(pattern: &str, server: &str, tool: &str) -> bool {
+    pattern
+        .split_once('/')
+        .is_some_and(|(s, t)| matches(s, server) && matches(t, tool))
+}
+
 /// Whether `text` matches `pattern`. Allocation-free: list filtering asks this for every role
 /// pattern of every entry.
 pub fn matches(pattern: &str, text: &str) -> bool {

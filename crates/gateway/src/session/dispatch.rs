@@ -55,9 +55,9 @@ impl Session {
                     _ => ListKind::Resources,
                 };
                 let response = self
-                    .by_name(kind, &method, params, id, target, outbox, options)
+                    .by_name(kind, &method, params, id, target.clone(), outbox, options)
                     .await;
-                self.inspect(&method, response)
+                self.inspect(&method, target.as_ref(), response).await
             }
             "resources/subscribe" | "resources/unsubscribe" => {
                 let kind = ListKind::Resources;

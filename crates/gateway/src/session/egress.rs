@@ -57,11 +57,7 @@ impl Egress {
     fn rules_for(&self, server: &str, tool: &str) -> &EgressRules {
         self.by_tool
             .iter()
-            .find(|(pattern, _)| {
-                pattern.split_once('/').is_some_and(|(s, t)| {
-                    moat_policy::matches_pattern(s, server) && moat_policy::matches_pattern(t, tool)
-                })
-            })
+            .find(|(pattern, _)| moat_policy::matches_tool(pattern, server, tool))
             .map_or(&self.base, |(_, rules)| rules)
     }
 }

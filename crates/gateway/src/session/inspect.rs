@@ -7,22 +7,34 @@
 //! annotated for the agent (a warning first in `content`, and `_meta["moat/injection"]`), has its
 //! invisible characters stripped, or blocks the answer (`guard.injection.action`).
 //!
+//! Tool results are then cut down as `guard.results` says (fields of `structuredContent`, size)
+//! and judged by the external guardrails (`session/guardrail.rs`).
+//!
 //! Arguments: a class whose action is `block`, or an injection under `block`, refuses the call;
-//! other findings are reported (arguments are never rewritten: that would change the call).
+//! other findings are reported (arguments are never rewritten: that would change the call);
+//! guardrails may deny or replace them.
 
 use std::sync::Arc;
 
-use moat_guard::Outcome;
 use moat_guard::injection::{self, Verdict};
+use moat_guard::{Outcome, Shaped};
 use moat_proto::{ErrorObject, Response, codes};
 use serde_json::{Map, Value, json};
 
+use super::guardrail::{Direction, Judgement};
 use super::{Authorized, Refused, Session};
 use crate::events;
+use crate::federation::lists::ListKind;
 
 impl Session {
-    /// `response` as the client may see it.
-    pub(super) fn inspect(&self, method: &str, response: Response) -> Response {
+    /// `response` as the client may see it; `target` is the server and its name for the tool,
+    /// prompt or resource, when known.
+    pub(super) async fn inspect(
+        &self,
+        method: &str,
+        target: Option<&(usize, String)>,
+        response: Response,
+    ) -> Response {
         let Some(raw) = response.result.as_deref() else {
             return response;
         };
@@ -39,6 +51,47 @@ impl Session {
         };
         // moat's own sealed state (and a server's) is opaque: it must come back unchanged.
         let state = result.remove("requestState");
+        let injected = match self.scan(method, &mut result) {
+            Ok(injected) => injected,
+            Err((message, data)) => return blocked(id, message, data),
+        };
+        let mut changed = injected.changed;
+        let tool = target
+            .filter(|_| method == "tools/call")
+            .map(|(idx, name)| (self.names.server(*idx), name.as_str()));
+        if let Some((server, name)) = tool {
+            match self.shape_and_judge(server, name, &mut result).await {
+                Ok(c) => changed |= c,
+                Err(answer) => return answer.into_response(id),
+            }
+        }
+        if injected.verdict == Some(Verdict::Injection) {
+            annotate(&mut result, &injected);
+            changed = true;
+        }
+        if !changed {
+            return response;
+        }
+        if let Some(state) = state {
+            result.insert("requestState".into(), state);
+        }
+        match serde_json::value::to_raw_value(&result) {
+            Ok(raw) => Response::result(id, raw),
+            // A result that parsed always serialises; refusing is the safe answer regardless.
+            Err(e) => Response::error(
+                Some(id),
+                &ErrorObject::new(codes::INTERNAL_ERROR, format!("inspection failed: {e}")),
+            ),
+        }
+    }
+
+    /// Masks and scores every string of `result`; a `block` finding is the error message and
+    /// data to answer with instead.
+    fn scan(
+        &self,
+        method: &str,
+        result: &mut Map<String, Value>,
+    ) -> Result<injection::Outcome, (String, Value)> {
         let mut pii = Outcome::default();
         let mut injected = injection::Outcome::default();
         for value in result.values_mut() {
@@ -56,30 +109,81 @@ impl Session {
         if pii.blocked {
             let classes = blocked_classes(&pii);
             let message = format!("blocked: the answer contains {}", classes.join(", "));
-            return blocked(id, message, json!({ "classes": classes }));
+            return Err((message, json!({ "classes": classes })));
         }
         if injected.blocked {
-            let rules = rule_ids(&injected);
             let message = "blocked: the answer reads as a prompt injection".to_owned();
-            return blocked(id, message, json!({ "check": "injection", "rules": rules }));
+            let rules = rule_ids(&injected);
+            return Err((message, json!({ "check": "injection", "rules": rules })));
         }
-        let flagged = injected.verdict == Some(Verdict::Injection);
-        if flagged {
-            annotate(&mut result, &injected);
+        injected.changed |= pii.changed();
+        Ok(injected)
+    }
+
+    /// A tool result cut down as `guard.results` says, then judged by the external guardrails.
+    /// `Ok(true)` when it changed.
+    async fn shape_and_judge(
+        &self,
+        server: &str,
+        tool: &str,
+        result: &mut Map<String, Value>,
+    ) -> Result<bool, Answer> {
+        let config = self.gateway.config.load();
+        let shape = config
+            .guard
+            .results
+            .iter()
+            .find(|(pattern, _)| moat_policy::matches_tool(pattern, server, tool));
+        let mut changed = false;
+        if let Some((_, shape)) = shape {
+            match shape.apply(result) {
+                Shaped::Unchanged => {}
+                Shaped::Changed {
+                    removed_fields,
+                    truncated_from,
+                } => {
+                    events::minimised(&self.id, server, tool, removed_fields, truncated_from);
+                    changed = true;
+                }
+                Shaped::TooLarge { bytes, max } => {
+                    events::minimised(&self.id, server, tool, 0, Some(bytes));
+                    return Err(Answer::ToolError(format!(
+                        "moat withheld the result: {bytes} bytes, more than the {max} allowed for this tool"
+                    )));
+                }
+            }
         }
-        if !(pii.changed() || injected.changed || flagged) {
-            return response;
+        let guardrails = &self.gateway.guardrails;
+        if !guardrails.any(Direction::Result) {
+            return Ok(changed);
         }
-        if let Some(state) = state {
-            result.insert("requestState".into(), state);
-        }
-        match serde_json::value::to_raw_value(&result) {
-            Ok(raw) => Response::result(id, raw),
-            // A result that parsed always serialises; refusing is the safe answer regardless.
-            Err(e) => Response::error(
-                Some(id),
-                &ErrorObject::new(codes::INTERNAL_ERROR, format!("inspection failed: {e}")),
-            ),
+        let value = Value::Object(std::mem::take(result));
+        match guardrails
+            .judge(Direction::Result, server, tool, &value)
+            .await
+        {
+            Judgement::Allow => {
+                if let Value::Object(m) = value {
+                    *result = m;
+                }
+                Ok(changed)
+            }
+            Judgement::Replace(Value::Object(m)) => {
+                events::guardrail(&self.id, server, tool, "result", "replaced", "");
+                *result = m;
+                Ok(true)
+            }
+            Judgement::Replace(_) => Err(Answer::Blocked(
+                "blocked: a guardrail replaced the result with something that is not one".into(),
+                json!({"check": "guardrail"}),
+            )),
+            Judgement::Deny { guardrail, reason } => {
+                events::guardrail(&self.id, server, tool, "result", "denied", &reason);
+                Err(Answer::Blocked(
+                    format!("blocked by guardrail {guardrail:?}: {reason}"),
+                    json!({"check": "guardrail", "guardrail": guardrail}),
+                ))
+            }
         }
     }
 
@@ -125,6 +229,82 @@ impl Session {
             return Err(Refused::answer(blocked(id, message, data)));
         }
         Ok(())
+    }
+
+    /// The external guardrails' word on a tool call's arguments: a denial refuses it, a
+    /// replacement is what the server gets.
+    pub(super) async fn judge_arguments(
+        self: &Arc<Self>,
+        authorized: &mut Authorized,
+    ) -> Result<(), Refused> {
+        let guardrails = &self.gateway.guardrails;
+        if !guardrails.any(Direction::Arguments) {
+            return Ok(());
+        }
+        let Some(op) = authorized
+            .op
+            .as_mut()
+            .filter(|op| op.kind == ListKind::Tools)
+        else {
+            return Ok(());
+        };
+        let Some((idx, tool)) = &op.target else {
+            return Ok(());
+        };
+        let server = self.names.server(*idx);
+        let id = authorized.req.id.clone();
+        match guardrails
+            .judge(Direction::Arguments, server, tool, &op.arguments)
+            .await
+        {
+            Judgement::Allow => Ok(()),
+            Judgement::Replace(args @ Value::Object(_)) => {
+                events::guardrail(&self.id, server, tool, "arguments", "replaced", "");
+                let params = authorized.req.params.as_deref().and_then(|p| {
+                    moat_proto::with_field(p, "arguments", &super::dispatch::raw(&args))
+                });
+                authorized.req.params = params;
+                op.arguments = args;
+                Ok(())
+            }
+            Judgement::Replace(_) => Err(Refused::answer(blocked(
+                id,
+                "blocked: a guardrail replaced the arguments with something that is not an object"
+                    .into(),
+                json!({"check": "guardrail"}),
+            ))),
+            Judgement::Deny { guardrail, reason } => {
+                events::guardrail(&self.id, server, tool, "arguments", "denied", &reason);
+                Err(Refused::answer(blocked(
+                    id,
+                    format!("blocked by guardrail {guardrail:?}: {reason}"),
+                    json!({"check": "guardrail", "guardrail": guardrail}),
+                )))
+            }
+        }
+    }
+}
+
+/// What replaces a result that may not reach the agent as it is.
+enum Answer {
+    /// A tool error the model can read (`isError`).
+    ToolError(String),
+    /// A JSON-RPC error (-32034) with its message and data.
+    Blocked(String, Value),
+}
+
+impl Answer {
+    fn into_response(self, id: moat_proto::Id) -> Response {
+        match self {
+            Self::ToolError(text) => Response::result(
+                id,
+                super::dispatch::raw(&json!({
+                    "content": [{"type": "text", "text": text}],
+                    "isError": true,
+                })),
+            ),
+            Self::Blocked(message, data) => blocked(id, message, data),
+        }
     }
 }
 

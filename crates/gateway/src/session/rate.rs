@@ -112,11 +112,9 @@ fn covers(rule: &RateRule, tool: Option<(&str, &str)>) -> bool {
     let Some((server, name)) = tool else {
         return false;
     };
-    rule.tools.iter().any(|pattern| {
-        pattern.split_once('/').is_some_and(|(s, t)| {
-            moat_policy::matches_pattern(s, server) && moat_policy::matches_pattern(t, name)
-        })
-    })
+    rule.tools
+        .iter()
+        .any(|pattern| moat_policy::matches_tool(pattern, server, name))
 }
 
 /// The request's key under `rule`: its parts joined by a separator no name contains. A caller

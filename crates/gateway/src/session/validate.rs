@@ -81,12 +81,11 @@ impl Session {
             Some(text) => match self.gateway.schemas.get(&text) {
                 Err(why) => vec![why.to_string()],
                 Ok(schema) => {
-                    let strict = config.guard.strict.iter().any(|p| {
-                        p.split_once('/').is_some_and(|(s, t)| {
-                            moat_policy::matches_pattern(s, server)
-                                && moat_policy::matches_pattern(t, original)
-                        })
-                    });
+                    let strict = config
+                        .guard
+                        .strict
+                        .iter()
+                        .any(|p| moat_policy::matches_tool(p, server, original));
                     schema
                         .check(&op.arguments, strict)
                         .iter()
