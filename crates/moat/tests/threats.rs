@@ -357,3 +357,73 @@ async fn an_external_guardrail_denies_replaces_and_fails_closed() {
     assert_eq!(sum["error"]["data"]["guardrail"], "gone", "{sum}");
     moat.wait_for_log("event=\"guardrail\"");
 }
+
+/// A client whose "model" records what it was asked and answers with a planted secret.
+#[derive(Clone, Default)]
+struct RecordingModel(Arc<std::sync::Mutex<Vec<Value>>>);
+
+impl rmcp::ClientHandler for RecordingModel {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        let capabilities = serde_json::from_value(json!({"sampling": {}})).expect("capabilities");
+        rmcp::model::ClientConfig::new(
+            capabilities,
+            rmcp::model::Implementation::new("moat-tests", "0"),
+        )
+        .with_protocol_version(rmcp::model::ProtocolVersion::V_2025_11_25)
+    }
+
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        self.0
+            .lock()
+            .expect("the record")
+            .push(serde_json::to_value(&params).expect("params as JSON"));
+        Ok(serde_json::from_value(json!({
+            "model": "recording-model",
+            "role": "assistant",
+            "content": {"type": "text", "text": "the deploy key is AKIAIOSFODNN7EXAMPLE"},
+        }))
+        .expect("a sampling result"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_requests_reach_the_model_with_secrets_masked() {
+    use rmcp::ServiceExt;
+    common::init_crypto();
+    let (_dir, moat) = start("");
+    let model = RecordingModel::default();
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(moat.url.clone());
+    let client = tokio::time::timeout(common::TIMEOUT, model.clone().serve(transport))
+        .await
+        .expect("initialized in time")
+        .expect("initialized");
+    let params = rmcp::model::CallToolRequestParams::new("everything__trigger-sampling-request")
+        .with_arguments(
+            json!({"prompt": "Summarise: customer paid with 4111 1111 1111 1111, key AKIAIOSFODNN7EXAMPLE"})
+                .as_object()
+                .expect("object")
+                .clone(),
+        );
+    let result = tokio::time::timeout(common::TIMEOUT, client.call_tool(params))
+        .await
+        .expect("answered in time")
+        .expect("the tool call");
+    let asked = model.0.lock().expect("the record").clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let seen = asked[0].to_string();
+    assert!(
+        !seen.contains("AKIAIOSFODNN7EXAMPLE"),
+        "the model saw the key: {seen}"
+    );
+    assert!(
+        seen.contains("[REDACTED:aws_key]") && seen.contains("[REDACTED:payment_card]"),
+        "{seen}"
+    );
+    let text = serde_json::to_string(&result).expect("result as JSON");
+    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+    moat.wait_for_log("method=\"sampling/createMessage\"");
+}

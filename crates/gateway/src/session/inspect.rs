@@ -187,6 +187,59 @@ impl Session {
         }
     }
 
+    /// A server's `sampling/createMessage` request, before it reaches the client's model:
+    /// personal data and secrets are treated as in answers, injection scored; `Err` is the
+    /// answer the server gets instead when something blocks it.
+    pub(super) fn guard_sampling(&self, request: &mut moat_proto::Request) -> Result<(), Response> {
+        let Some(params) = request.params.as_deref() else {
+            return Ok(());
+        };
+        let place = "sampling/createMessage";
+        let refuse = |message: String, data: Value| {
+            let error = ErrorObject::new(codes::GUARD_BLOCKED, message).with_data(data);
+            Response::error(Some(request.id.clone()), &error)
+        };
+        let Ok(mut map) = serde_json::from_str::<Map<String, Value>>(params.get()) else {
+            return Err(refuse(
+                "blocked: the request could not be inspected".into(),
+                json!({}),
+            ));
+        };
+        match self.scan(place, &mut map) {
+            Err((message, data)) => Err(refuse(message, data)),
+            Ok(outcome) if outcome.changed => {
+                request.params = serde_json::value::to_raw_value(&map).ok();
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// The client's answer to a server's `sampling/createMessage`, before the server gets it.
+    pub(super) fn guard_sampled(&self, response: Response) -> Response {
+        let Some(raw) = response.result.as_deref() else {
+            return response;
+        };
+        let Some(id) = response.id.clone() else {
+            return response;
+        };
+        let Ok(mut map) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
+            return blocked(
+                id,
+                "blocked: the answer could not be inspected".into(),
+                json!({}),
+            );
+        };
+        match self.scan("sampling/createMessage result", &mut map) {
+            Err((message, data)) => blocked(id, message, data),
+            Ok(outcome) if outcome.changed => match serde_json::value::to_raw_value(&map) {
+                Ok(raw) => Response::result(id, raw),
+                Err(e) => blocked(id, format!("inspection failed: {e}"), json!({})),
+            },
+            Ok(_) => response,
+        }
+    }
+
     /// The arguments of a call, before it goes on: only `block` refuses.
     pub(super) async fn inspect_arguments(
         self: &Arc<Self>,

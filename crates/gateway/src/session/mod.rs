@@ -346,8 +346,18 @@ impl Session {
                 mut request,
                 related,
             } => {
+                let sampling = request.method == "sampling/createMessage";
+                if sampling && let Err(refusal) = self.guard_sampling(&mut request) {
+                    // What the model may not see is not sent: the server gets the refusal.
+                    if let Some(live) = self.slots[idx].current() {
+                        let _ = live.conn.respond(refusal);
+                    }
+                    return;
+                }
                 let route = self.routes.target(idx, related, None);
-                let id = self.routes.register_server_request(idx, request.id.clone());
+                let id = self
+                    .routes
+                    .register_server_request(idx, request.id.clone(), sampling);
                 request.id = Id::Num(id);
                 (Message::from(request), route)
             }
@@ -400,8 +410,15 @@ impl Session {
         let Some(Id::Num(id)) = response.id else {
             return;
         };
-        let (idx, upstream_id) = match self.routes.take_server_request(id) {
-            Some(Pending::Upstream(idx, upstream_id)) => (idx, upstream_id),
+        let (idx, upstream_id, response) = match self.routes.take_server_request(id) {
+            Some(Pending::Upstream(idx, upstream_id, sampling)) => {
+                let response = if sampling {
+                    self.guard_sampled(response)
+                } else {
+                    response
+                };
+                (idx, upstream_id, response)
+            }
             Some(Pending::Moat(waiting)) => {
                 // The waiting call may have given up meanwhile; then the answer is moot.
                 let _ = waiting.send(response);

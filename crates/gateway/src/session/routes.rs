@@ -10,8 +10,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// A request sent to the client, waiting for its answer.
 pub(crate) enum Pending {
-    /// An upstream server's, under moat's id: (upstream index, the server's own id).
-    Upstream(usize, Id),
+    /// An upstream server's, under moat's id: (upstream index, the server's own id, whether
+    /// it is `sampling/createMessage`, whose answer is inspected before the server gets it).
+    Upstream(usize, Id, bool),
     /// moat's own (elicitation for an approval): the answer goes to the waiting call.
     Moat(oneshot::Sender<moat_proto::Response>),
 }
@@ -82,8 +83,13 @@ impl Routes {
     }
 
     /// Gives a server→client request a moat id unique in the session.
-    pub(crate) fn register_server_request(&self, idx: usize, upstream_id: Id) -> i64 {
-        self.register(Pending::Upstream(idx, upstream_id))
+    pub(crate) fn register_server_request(
+        &self,
+        idx: usize,
+        upstream_id: Id,
+        sampling: bool,
+    ) -> i64 {
+        self.register(Pending::Upstream(idx, upstream_id, sampling))
     }
 
     /// Gives a request of moat's own an id unique in the session; the receiver gets the
@@ -108,7 +114,7 @@ impl Routes {
         self.server_requests
             .lock()
             .iter()
-            .find(|(_, p)| matches!(p, Pending::Upstream(i, u) if *i == idx && u == upstream_id))
+            .find(|(_, p)| matches!(p, Pending::Upstream(i, u, _) if *i == idx && u == upstream_id))
             .map(|(k, _)| *k)
     }
 }
@@ -153,13 +159,13 @@ mod tests {
     #[test]
     fn server_requests_map_both_ways() {
         let routes = Routes::default();
-        let a = routes.register_server_request(1, Id::Num(0));
-        let b = routes.register_server_request(2, Id::Num(0));
+        let a = routes.register_server_request(1, Id::Num(0), false);
+        let b = routes.register_server_request(2, Id::Num(0), false);
         assert_ne!(a, b);
         assert_eq!(routes.server_request_id(2, &Id::Num(0)), Some(b));
         assert!(matches!(
             routes.take_server_request(a),
-            Some(Pending::Upstream(1, Id::Num(0)))
+            Some(Pending::Upstream(1, Id::Num(0), false))
         ));
         assert!(routes.take_server_request(a).is_none());
         let (own, mut answer) = routes.register_moat_request();
