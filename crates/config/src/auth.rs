@@ -183,8 +183,7 @@ impl AuthConfig {
                 "must be moat's public URL for /mcp, e.g. https://mcp.example.com/mcp",
             ));
         }
-        let secure =
-            |u: &str| u.starts_with("https://") || (u.starts_with("http://") && is_loopback_url(u));
+        let secure = crate::outbound::https_or_loopback;
         let jwks = match raw.jwks {
             None => None,
             Some(j) => Some(if let Some(path) = j.strip_prefix("file:") {
@@ -353,12 +352,6 @@ fn is_origin(url: &str) -> bool {
     url.split_once("://").is_some_and(|(_, rest)| {
         !rest.trim_end_matches('/').contains('/') && !rest.contains(['?', '#'])
     })
-}
-
-fn is_loopback_url(url: &str) -> bool {
-    let rest = url.trim_start_matches("http://");
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use moat_guard::injection::{Action as InjectionAction, Settings as InjectionSett
 use moat_guard::{Action, Class, Detector, FieldPath, InjectionScanner, Overflow, ResultShape};
 
 use crate::error::ConfigError;
-use crate::raw::{RawEgress, RawGuard, RawGuardrail, RawInjection, RawResultShape};
+use crate::raw::{
+    RawEgress, RawGuard, RawGuardOverride, RawGuardrail, RawInjection, RawResultShape,
+};
 use crate::secret::SecretRef;
 
 /// Validated content-inspection settings.
@@ -32,6 +34,27 @@ pub struct GuardConfig {
     pub results: Vec<(String, ResultShape)>,
     /// External guardrail services, in order.
     pub guardrails: Vec<Guardrail>,
+    /// Actions that differ for some tools (first) or sensitivity labels; the first that
+    /// applies wins.
+    pub overrides: Vec<(GuardScope, GuardOverride)>,
+}
+
+/// What a [`GuardOverride`] applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardScope {
+    /// A `server/name` pattern (tools, prompts and resources by the server's own name).
+    Tool(String),
+    /// Servers or tools the policy labels so.
+    Label(crate::Label),
+}
+
+/// Guard actions over the global ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuardOverride {
+    /// PII/secret actions by built-in class, over the global ones.
+    pub actions: BTreeMap<Class, Action>,
+    /// The injection action instead of the global one (`Some(None)`: off).
+    pub injection: Option<Option<InjectionAction>>,
 }
 
 /// An external guardrail service (`guard.guardrails.<name>`).
@@ -60,6 +83,7 @@ impl Default for GuardConfig {
             injection: Some((InjectionAction::Annotate, InjectionSettings::default())),
             results: Vec::new(),
             guardrails: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 }
@@ -175,6 +199,17 @@ impl GuardConfig {
                 .collect::<Result<_, _>>()?,
             ..Self::default()
         };
+        for (tool, o) in raw.tools {
+            let field = format!("guard.tools.{tool}");
+            server_tool(&tool, &field)?;
+            out.overrides
+                .push((GuardScope::Tool(tool), guard_override(o, &field)?));
+        }
+        for (label, o) in raw.labels {
+            let field = format!("guard.labels.{label}");
+            let scope = GuardScope::Label(crate::Label::parse(&label, &field)?);
+            out.overrides.push((scope, guard_override(o, &field)?));
+        }
         if let Some(bad) = out.strict.iter().find(|t| !t.contains('/')) {
             return Err(ConfigError::new(
                 "guard.strict",
@@ -215,7 +250,12 @@ impl GuardConfig {
                 ConfigError::new("guard.pii.pseudonym_key", "must be env:NAME or file:/path")
             })?),
         };
-        let pseudonyms = out.actions.values().chain(out.custom.iter().map(|c| &c.2));
+        let overridden = out.overrides.iter().flat_map(|(_, o)| o.actions.values());
+        let pseudonyms = out
+            .actions
+            .values()
+            .chain(out.custom.iter().map(|c| &c.2))
+            .chain(overridden);
         if out.pseudonym_key.is_none() && pseudonyms.into_iter().any(|a| *a == Action::Pseudonym) {
             return Err(ConfigError::new(
                 "guard.pii.pseudonym_key",
@@ -260,6 +300,27 @@ impl GuardConfig {
         }
         all
     }
+}
+
+fn guard_override(raw: RawGuardOverride, field: &str) -> Result<GuardOverride, ConfigError> {
+    let mut out = GuardOverride::default();
+    for (name, action) in raw.pii {
+        let at = format!("{field}.pii.{name}");
+        let class = Class::from_name(&name)
+            .ok_or_else(|| ConfigError::new(&at, "no such built-in class"))?;
+        out.actions.insert(class, parse_action(&action, &at)?);
+    }
+    out.injection = match raw.injection.as_deref() {
+        None => None,
+        Some("off") => Some(None),
+        Some(word) => Some(Some(InjectionAction::parse(word).ok_or_else(|| {
+            ConfigError::new(
+                format!("{field}.injection"),
+                format!("{word:?} is not one of annotate, strip, block, off"),
+            )
+        })?)),
+    };
+    Ok(out)
 }
 
 /// `guard.injection`, checked by building the scanner it describes.
@@ -340,23 +401,11 @@ fn result_shape(tool: String, raw: RawResultShape) -> Result<(String, ResultShap
 
 fn guardrail(name: String, raw: RawGuardrail) -> Result<Guardrail, ConfigError> {
     let at = |f: &str| format!("guard.guardrails.{name}.{f}");
-    let url = url::Url::parse(&raw.url)
-        .map_err(|e| ConfigError::new(at("url"), format!("not a URL: {e}")))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => {
-            return Err(ConfigError::new(
-                at("url"),
-                "must be https:// (plain http only to a loopback address)",
-            ));
-        }
+    if !crate::outbound::https_or_loopback(&raw.url) {
+        return Err(ConfigError::new(
+            at("url"),
+            crate::outbound::HTTPS_OR_LOOPBACK,
+        ));
     }
     let tools = raw.tools.unwrap_or_default();
     for t in &tools {

@@ -9,6 +9,7 @@ mod error;
 mod guard;
 mod limits;
 mod locate;
+mod outbound;
 mod policy;
 pub mod raw;
 mod scopes;
@@ -20,7 +21,7 @@ pub use auth::{
     AuthConfig, AuthServerConfig, Introspection, JwksSource, Registration, TokenAlgorithm,
 };
 pub use error::ConfigError;
-pub use guard::{EgressConfig, GuardConfig, Guardrail, SchemaMode};
+pub use guard::{EgressConfig, GuardConfig, GuardOverride, GuardScope, Guardrail, SchemaMode};
 pub use limits::{KeyPart, LimitsConfig, RateRule};
 pub use policy::{
     ApprovalRule, ApprovalSettings, Date, Label, PolicyConfig, RoleConfig, ServerPolicy, ToolPolicy,

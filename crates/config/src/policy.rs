@@ -24,7 +24,17 @@ pub enum Label {
 }
 
 impl Label {
-    fn parse(s: &str, field: &str) -> Result<Self, ConfigError> {
+    /// Its name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Internal => "internal",
+            Self::Confidential => "confidential",
+            Self::Restricted => "restricted",
+        }
+    }
+
+    pub(crate) fn parse(s: &str, field: &str) -> Result<Self, ConfigError> {
         match s {
             "public" => Ok(Self::Public),
             "internal" => Ok(Self::Internal),

@@ -99,6 +99,23 @@ pub struct RawGuard {
     /// External guardrail services by name.
     #[serde(default)]
     pub guardrails: IndexMap<String, RawGuardrail>,
+    /// Actions that differ for `server/tool` patterns.
+    #[serde(default)]
+    pub tools: IndexMap<String, RawGuardOverride>,
+    /// Actions that differ by the policy's sensitivity label of the server or tool.
+    #[serde(default)]
+    pub labels: IndexMap<String, RawGuardOverride>,
+}
+
+/// Guard actions for some tools or labels, over the global ones.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardOverride {
+    /// Action per PII/secret class name.
+    #[serde(default)]
+    pub pii: IndexMap<String, String>,
+    /// The prompt-injection action: annotate, strip, block or off.
+    pub injection: Option<String>,
 }
 
 /// Context minimisation of one tool's results.

@@ -208,17 +208,10 @@ fn upstream_oauth(
     upstream_url: &str,
     at: &str,
 ) -> Result<UpstreamOAuth, ConfigError> {
-    let loopback = |u: &str| {
-        let rest = u.trim_start_matches("http://");
-        let host = rest.split(['/', ':']).next().unwrap_or_default();
-        matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
-    };
-    if !(raw.token_url.starts_with("https://")
-        || (raw.token_url.starts_with("http://") && loopback(&raw.token_url)))
-    {
+    if !crate::outbound::https_or_loopback(&raw.token_url) {
         return Err(ConfigError::new(
             format!("{at}.token_url"),
-            "must be https:// (http:// only for a loopback host)",
+            crate::outbound::HTTPS_OR_LOOPBACK,
         ));
     }
     let client_secret = crate::SecretRef::parse(&raw.client_secret).ok_or_else(|| {
@@ -277,11 +270,10 @@ fn stdio(raw: RawStdio, at: &str) -> Result<Transport, ConfigError> {
 }
 
 fn http(raw: RawHttp, at: &str) -> Result<(String, Vec<(String, Value)>), ConfigError> {
-    let lower = raw.url.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+    if !crate::outbound::https_or_loopback(&raw.url) {
         return Err(ConfigError::new(
             format!("{at}.url"),
-            format!("{:?} must be an http:// or https:// URL", raw.url),
+            format!("{:?} {}", raw.url, crate::outbound::HTTPS_OR_LOOPBACK),
         ));
     }
     let mut headers = Vec::with_capacity(raw.headers.len());

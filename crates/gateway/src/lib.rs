@@ -79,6 +79,7 @@ impl Gateway {
     pub fn new(config: Config, options: Options) -> Result<Self, GatewayError> {
         let http = reqwest::Client::builder()
             .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
         let auth = config.auth.as_ref().map(|a| {
@@ -95,17 +96,13 @@ impl Gateway {
             (Some(a), None) if a.server.is_some() => return Err(GatewayError::NoStore),
             _ => None,
         };
-        let redactor = redactor(&config.guard)?;
+        let guard = guard_profiles(&config.guard)?;
         let rates = session::RateLimits::in_memory(&config.limits.rates)
             .map_err(|e| GatewayError::Limits(format!("limits.rates: {e}")))?;
-        let injection = match &config.guard.injection {
-            Some((action, settings)) => Some((
-                moat_guard::InjectionScanner::new(settings.clone())
-                    .map_err(|e| GatewayError::Limits(format!("guard.injection: {e}")))?,
-                *action,
-            )),
-            None => None,
-        };
+        // Built even when scoring is off globally: a per-tool or label override may turn it on.
+        let settings = config.guard.injection.as_ref().map(|(_, s)| s.clone());
+        let injection = moat_guard::InjectionScanner::new(settings.unwrap_or_default())
+            .map_err(|e| GatewayError::Limits(format!("guard.injection: {e}")))?;
         let guardrails = session::Guardrails::new(config.guard.guardrails.clone())
             .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
         let egress = session::Egress::new(&config.guard.egress)
@@ -137,7 +134,7 @@ impl Gateway {
             policy: arc_swap::ArcSwapOption::new(options.policy),
             approval_store: options.store.clone(),
             sealer: session::Sealer::new(),
-            redactor,
+            guard,
             rates,
             schemas: session::SchemaCache::default(),
             egress,
@@ -226,8 +223,24 @@ impl Reloader {
     }
 }
 
-/// The guard's redactor, its pseudonym key read now.
-fn redactor(cfg: &moat_config::GuardConfig) -> Result<moat_guard::Redactor, GatewayError> {
+/// moat's own outbound requests follow a redirect only within the origin they were sent to (at
+/// most 5 hops): a configured https endpoint cannot send moat to another host, a plain-http
+/// one, or a cloud metadata address.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first();
+        let same = first.is_some_and(|f| f.origin() == attempt.url().origin());
+        if attempt.previous().len() > 5 || !same {
+            tracing::warn!(to = %attempt.url(), "redirect to another origin refused");
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The guard's redactors (global and per override), the pseudonym key read now.
+fn guard_profiles(cfg: &moat_config::GuardConfig) -> Result<session::GuardProfiles, GatewayError> {
     let detector = cfg
         .detector()
         .map_err(|e| GatewayError::Guard(e.to_string()))?;
@@ -237,11 +250,9 @@ fn redactor(cfg: &moat_config::GuardConfig) -> Result<moat_guard::Redactor, Gate
         .map(|k| k.resolve())
         .transpose()
         .map_err(|e| GatewayError::Guard(format!("pseudonym_key: {e}")))?;
-    Ok(moat_guard::Redactor::new(
-        detector,
-        cfg.all_actions(),
-        key.as_deref().map(str::as_bytes),
-    ))
+    let key = key.as_deref().map(str::as_bytes);
+    let base = moat_guard::Redactor::new(detector, cfg.all_actions(), key);
+    Ok(session::GuardProfiles::new(cfg, base, key))
 }
 
 /// Stops a background task when the gateway stops serving.

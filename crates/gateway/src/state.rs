@@ -28,15 +28,16 @@ pub(crate) struct GatewayState {
     /// Where held calls wait for an operator and decisions are recorded; `None` when there is
     /// no store (and in `moat test`): a held call that cannot be elicited is then refused.
     pub(crate) approval_store: Option<moat_store::Store>,
-    /// PII and secret treatment of results (`guard:` in the config, else moat's defaults).
-    pub(crate) redactor: moat_guard::Redactor,
+    /// PII/secret and injection actions, global and per tool or label (`guard:` in the
+    /// config, else moat's defaults).
+    pub(crate) guard: crate::session::GuardProfiles,
     /// Rate limits and quotas (`limits.rates`), with the limiter counting them; `None` without.
     pub(crate) rates: Option<crate::session::RateLimits>,
     /// Per upstream (in config order), the slots for requests in flight when it has a
     /// `max_concurrency`; shared by every session.
     pub(crate) in_flight: Vec<Option<Arc<tokio::sync::Semaphore>>>,
-    /// Prompt-injection scoring of results and arguments, with its action; `None` when off.
-    pub(crate) injection: Option<(moat_guard::InjectionScanner, moat_guard::injection::Action)>,
+    /// Prompt-injection scoring of results and arguments (the actions are in `guard`).
+    pub(crate) injection: moat_guard::InjectionScanner,
     /// External guardrail services (`guard.guardrails`).
     pub(crate) guardrails: crate::session::Guardrails,
     /// Where URLs in tool arguments may lead (`guard.egress`).

@@ -110,6 +110,15 @@ impl Redactor {
         }
     }
 
+    /// A redactor over the same detector with other actions (the automata are shared).
+    pub fn with_actions(
+        &self,
+        actions: BTreeMap<Class, Action>,
+        pseudonym_key: Option<&[u8]>,
+    ) -> Self {
+        Self::new(self.detector.clone(), actions, pseudonym_key)
+    }
+
     /// The detector.
     pub fn detector(&self) -> &Detector {
         &self.detector

@@ -77,6 +77,24 @@ fn print_guard(config: &moat_config::Config) {
         ),
         None => println!("guard: injection: off"),
     }
+    for (scope, o) in &guard.overrides {
+        let scope = match scope {
+            moat_config::GuardScope::Tool(pattern) => format!("tool {pattern}"),
+            moat_config::GuardScope::Label(label) => format!("label {}", label.name()),
+        };
+        let mut changes: Vec<String> = o
+            .actions
+            .iter()
+            .map(|(class, action)| format!("{}={}", class.name(), action.as_str()))
+            .collect();
+        if let Some(injection) = o.injection {
+            changes.push(format!(
+                "injection={}",
+                injection.map_or("off", |a| a.as_str())
+            ));
+        }
+        println!("guard: for {scope}: {}", changes.join(", "));
+    }
     let a = &config.limits.arguments;
     println!(
         "guard: arguments: schema={}, strict for {}; depth <= {}, strings <= {} bytes, <= {} arguments",

@@ -202,13 +202,14 @@ fn argument_guards_egress_and_limits_are_shown() {
     let dir = TempDir::new();
     let config = dir.write(
         "limits.yaml",
-        "guard:\n  schema: log\n  strict: [\"fs/*\"]\n  injection: {action: block, threshold: 130}\n  egress:\n    allowed_networks: [10.1.0.0/16]\n    domains: {\"web/fetch\": [\"*.example.com\"]}\nlimits:\n  rates:\n    calls: {per: [agent, tool], rate: 5/s, burst: 10}\n",
+        "guard:\n  schema: log\n  strict: [\"fs/*\"]\n  injection: {action: block, threshold: 130}\n  tools:\n    \"fs/*\": {pii: {email: mask}, injection: off}\n  egress:\n    allowed_networks: [10.1.0.0/16]\n    domains: {\"web/fetch\": [\"*.example.com\"]}\nlimits:\n  rates:\n    calls: {per: [agent, tool], rate: 5/s, burst: 10}\n",
     );
     let out = check(&[config.to_str().expect("path")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     for expected in [
         "guard: injection: block at score 130",
+        "guard: for tool fs/*: email=mask, injection=off",
         "schema=log, strict for fs/*",
         "private networks allowed: 10.1.0.0/16, domain allowlists: web/fetch -> *.example.com",
         "limits: rate \"calls\": 5 per 1s (burst 10) per agent+tool for every request",

@@ -62,7 +62,7 @@ fn full_upstream_forms_parse() {
 #[test]
 fn errors_name_file_line_and_field() {
     let e = load(
-        "listen: 127.0.0.1:1\nupstreams:\n  a:\n    http: {url: http://x}\n  b:\n    timeout: 3s\n",
+        "listen: 127.0.0.1:1\nupstreams:\n  a:\n    http: {url: https://x}\n  b:\n    timeout: 3s\n",
     )
     .unwrap_err();
     assert_eq!(
@@ -375,4 +375,17 @@ fn guard_actions_and_patterns_are_checked_where_written() {
         assert!(e.line.is_some(), "{bad}: {e}");
         let _ = line;
     }
+}
+
+#[test]
+fn plain_http_upstreams_are_only_for_loopback() {
+    let e = load("upstreams:\n  crm:\n    http: {url: http://crm.internal/mcp}\n").unwrap_err();
+    assert_eq!(e.field, "upstreams.crm.http.url", "{e}");
+    assert!(
+        e.message.contains("plain http:// only to a loopback host"),
+        "{e}"
+    );
+    assert!(load("upstreams:\n  crm:\n    sse: {url: http://10.0.0.5/sse}\n").is_err());
+    load("upstreams:\n  local:\n    http: {url: http://127.0.0.1:9000/mcp}\n").unwrap();
+    load("upstreams:\n  crm:\n    http: {url: https://crm.internal/mcp}\n").unwrap();
 }

@@ -51,14 +51,13 @@ impl Session {
         };
         // moat's own sealed state (and a server's) is opaque: it must come back unchanged.
         let state = result.remove("requestState");
-        let injected = match self.scan(method, &mut result) {
+        let named = target.map(|(idx, name)| (self.names.server(*idx), name.as_str()));
+        let injected = match self.scan(method, named, &mut result) {
             Ok(injected) => injected,
             Err((message, data)) => return blocked(id, message, data),
         };
         let mut changed = injected.changed;
-        let tool = target
-            .filter(|_| method == "tools/call")
-            .map(|(idx, name)| (self.names.server(*idx), name.as_str()));
+        let tool = named.filter(|_| method == "tools/call");
         if let Some((server, name)) = tool {
             match self.shape_and_judge(server, name, &mut result).await {
                 Ok(c) => changed |= c,
@@ -85,19 +84,24 @@ impl Session {
         }
     }
 
-    /// Masks and scores every string of `result`; a `block` finding is the error message and
+    /// Masks and scores every string of `result` with the actions for `target` (server and
+    /// its name for the tool, prompt or resource); a `block` finding is the error message and
     /// data to answer with instead.
     fn scan(
         &self,
         method: &str,
+        target: Option<(&str, &str)>,
         result: &mut Map<String, Value>,
     ) -> Result<injection::Outcome, (String, Value)> {
+        let profile = self.profile(target);
         let mut pii = Outcome::default();
         let mut injected = injection::Outcome::default();
         for value in result.values_mut() {
-            self.gateway.redactor.redact_json(value, &mut pii);
-            if let Some((scanner, action)) = &self.gateway.injection {
-                scanner.scan_json(value, *action, &mut injected);
+            profile.redactor.redact_json(value, &mut pii);
+            if let Some(action) = profile.injection {
+                self.gateway
+                    .injection
+                    .scan_json(value, action, &mut injected);
             }
         }
         if pii.found() {
@@ -187,10 +191,23 @@ impl Session {
         }
     }
 
+    /// The guard actions for content of `target`, or the global ones.
+    fn profile(&self, target: Option<(&str, &str)>) -> &super::profiles::Profile {
+        let profiles = &self.gateway.guard;
+        match target {
+            Some((server, name)) => profiles.for_target(&self.gateway.config.load(), server, name),
+            None => profiles.base(),
+        }
+    }
+
     /// A server's `sampling/createMessage` request, before it reaches the client's model:
     /// personal data and secrets are treated as in answers, injection scored; `Err` is the
     /// answer the server gets instead when something blocks it.
-    pub(super) fn guard_sampling(&self, request: &mut moat_proto::Request) -> Result<(), Response> {
+    pub(super) fn guard_sampling(
+        &self,
+        idx: usize,
+        request: &mut moat_proto::Request,
+    ) -> Result<(), Response> {
         let Some(params) = request.params.as_deref() else {
             return Ok(());
         };
@@ -205,7 +222,8 @@ impl Session {
                 json!({}),
             ));
         };
-        match self.scan(place, &mut map) {
+        let server = self.names.server(idx);
+        match self.scan(place, Some((server, "")), &mut map) {
             Err((message, data)) => Err(refuse(message, data)),
             Ok(outcome) if outcome.changed => {
                 request.params = serde_json::value::to_raw_value(&map).ok();
@@ -216,7 +234,7 @@ impl Session {
     }
 
     /// The client's answer to a server's `sampling/createMessage`, before the server gets it.
-    pub(super) fn guard_sampled(&self, response: Response) -> Response {
+    pub(super) fn guard_sampled(&self, idx: usize, response: Response) -> Response {
         let Some(raw) = response.result.as_deref() else {
             return response;
         };
@@ -230,7 +248,12 @@ impl Session {
                 json!({}),
             );
         };
-        match self.scan("sampling/createMessage result", &mut map) {
+        let server = self.names.server(idx);
+        match self.scan(
+            "sampling/createMessage result",
+            Some((server, "")),
+            &mut map,
+        ) {
             Err((message, data)) => blocked(id, message, data),
             Ok(outcome) if outcome.changed => match serde_json::value::to_raw_value(&map) {
                 Ok(raw) => Response::result(id, raw),
@@ -249,18 +272,25 @@ impl Session {
             return Ok(());
         };
         let method = &authorized.req.method;
+        let profile = self.profile(
+            op.target
+                .as_ref()
+                .map(|(idx, name)| (self.names.server(*idx), name.as_str())),
+        );
         // Scanned on a copy: whatever the actions are, the call is sent as the agent wrote it.
         let mut arguments = op.arguments.clone();
         let mut pii = Outcome::default();
-        self.gateway.redactor.redact_json(&mut arguments, &mut pii);
+        profile.redactor.redact_json(&mut arguments, &mut pii);
         let mut injected = injection::Outcome::default();
-        if let Some((scanner, action)) = &self.gateway.injection {
+        if let Some(action) = profile.injection {
             // Annotate never rewrites, and Block is all that matters here.
             let action = match action {
                 injection::Action::Block => injection::Action::Block,
                 _ => injection::Action::Annotate,
             };
-            scanner.scan_json(&mut arguments, action, &mut injected);
+            self.gateway
+                .injection
+                .scan_json(&mut arguments, action, &mut injected);
         }
         let place = format!("{method} arguments");
         if pii.found() {

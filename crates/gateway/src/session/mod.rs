@@ -14,6 +14,7 @@ mod egress;
 mod events;
 mod guardrail;
 mod inspect;
+mod profiles;
 mod rate;
 mod routes;
 mod slot;
@@ -37,6 +38,7 @@ pub(crate) use authorize::{Authorized, Cleared, Refused};
 pub(crate) use egress::Egress;
 pub(crate) use events::{EventLog, frame};
 pub(crate) use guardrail::Guardrails;
+pub(crate) use profiles::GuardProfiles;
 pub(crate) use rate::RateLimits;
 pub(crate) use routes::Outbox;
 use routes::{Pending, Route, Routes};
@@ -347,7 +349,7 @@ impl Session {
                 related,
             } => {
                 let sampling = request.method == "sampling/createMessage";
-                if sampling && let Err(refusal) = self.guard_sampling(&mut request) {
+                if sampling && let Err(refusal) = self.guard_sampling(idx, &mut request) {
                     // What the model may not see is not sent: the server gets the refusal.
                     if let Some(live) = self.slots[idx].current() {
                         let _ = live.conn.respond(refusal);
@@ -413,7 +415,7 @@ impl Session {
         let (idx, upstream_id, response) = match self.routes.take_server_request(id) {
             Some(Pending::Upstream(idx, upstream_id, sampling)) => {
                 let response = if sampling {
-                    self.guard_sampled(response)
+                    self.guard_sampled(idx, response)
                 } else {
                     response
                 };

@@ -235,7 +235,8 @@ const SPECS: &[Spec] = &[
 ];
 
 /// Finds sensitive data: the built-in patterns, then custom ones from config.
-#[derive(Debug)]
+/// Cloning shares the compiled automata (one detector serves every per-tool redactor).
+#[derive(Debug, Clone)]
 pub struct Detector {
     /// Every pattern in one automaton: one pass finds the leftmost match of any of them.
     all: Regex,
@@ -243,7 +244,7 @@ pub struct Detector {
     custom_names: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Pattern {
     class: Class,
     check: Option<Check>,
