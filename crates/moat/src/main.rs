@@ -4,6 +4,7 @@ mod agents_cmd;
 mod approvals_cmd;
 mod cli;
 mod config_args;
+mod log_redact;
 mod policy_load;
 mod test_cmd;
 mod token_cmd;
@@ -54,7 +55,7 @@ fn init_logging(cli: &Cli) {
         && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log_redact::RedactingStderr)
         .with_ansi(ansi)
         .init();
 }
@@ -206,6 +207,7 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
         prefix: args.prefix,
     };
     let config = config_args::load(args.config.as_deref(), &overrides)?;
+    log_redact::install(&config.guard)?;
     let policy = policy_load::compile(&config, args.config.as_deref())?.map(std::sync::Arc::new);
     if policy.is_none() {
         tracing::warn!(

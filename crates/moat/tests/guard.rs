@@ -175,3 +175,25 @@ async fn block_actions_refuse_injected_answers_and_secret_arguments() {
         .await;
     assert!(tool_text(&fine).contains("hello"), "{fine}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_a_server_writes_to_stderr_are_masked_in_moats_log() {
+    let servers = installed();
+    let dir = TempDir::new();
+    let script = format!(
+        "echo 'starting with AWS_ACCESS_KEY_ID {FAKE_AWS_KEY}' >&2; exec {node:?} {everything:?} stdio",
+        node = s(&servers.node),
+        everything = s(&servers.everything),
+    );
+    let yaml = format!(
+        "upstreams:\n  everything:\n    stdio:\n      command: sh\n      args: [-c, {script:?}]\n"
+    );
+    let moat = Moat::with_config(&dir, &yaml);
+    let session = RawSession::open(&moat.url, "2025-11-25").await;
+    let echo = session
+        .call_tool("everything__echo", json!({"message": "hi"}))
+        .await;
+    assert!(tool_text(&echo).contains("hi"), "{echo}");
+    let log = moat.wait_for_log("starting with AWS_ACCESS_KEY_ID [REDACTED:aws_key]");
+    assert!(!log.contains(FAKE_AWS_KEY), "the key reached the log");
+}
