@@ -95,6 +95,9 @@ pub struct AuthServerConfig {
     pub registration_scopes: Vec<String>,
     /// Local users: name and argon2id hash (literal PHC string or a secret reference).
     pub users: Vec<(String, Value)>,
+    /// POSTs to the OAuth endpoints (sign-in, token, registration, revocation) one source
+    /// address may make: a burst of `count`, refilled over the period.
+    pub requests_per_source: moat_ratelimit::Limit,
 }
 
 const MAX_ACCESS_TTL: Duration = Duration::from_secs(3600);
@@ -154,6 +157,13 @@ impl AuthServerConfig {
             }
             users.push((name, value));
         }
+        let rate = raw.requests_per_source.as_deref().unwrap_or("30/min");
+        let (count, period) = crate::limits::parse_rate(rate).ok_or_else(|| {
+            ConfigError::new(
+                "auth.server.requests_per_source",
+                format!("{rate:?} is not a rate such as 30/min"),
+            )
+        })?;
         Ok(Self {
             access_token_ttl,
             refresh_token_ttl,
@@ -162,6 +172,11 @@ impl AuthServerConfig {
             metadata_documents,
             registration_scopes: raw.registration_scopes.unwrap_or_default(),
             users,
+            requests_per_source: moat_ratelimit::Limit {
+                count,
+                period,
+                burst: count,
+            },
         })
     }
 }

@@ -152,7 +152,7 @@ impl RateRule {
 }
 
 /// `count/unit`: `20/s`, `600/min`, `1000/h`, `10000/day`.
-fn parse_rate(text: &str) -> Option<(NonZeroU32, Duration)> {
+pub(crate) fn parse_rate(text: &str) -> Option<(NonZeroU32, Duration)> {
     let (count, unit) = text.trim().split_once('/')?;
     let count = NonZeroU32::new(count.trim().parse().ok()?)?;
     let secs = match unit.trim() {

@@ -341,6 +341,8 @@ pub struct RawAuthServer {
     pub registration_scopes: Option<Vec<String>>,
     /// Local users who can sign in on the consent page: name → argon2id PHC hash, or an
     /// `env:`/`file:` reference to one.
+    /// POSTs to the OAuth endpoints per source address: `count/unit` (default 30/min).
+    pub requests_per_source: Option<String>,
     pub users: Option<indexmap::IndexMap<String, String>>,
 }
 

@@ -56,31 +56,47 @@ pub enum Shaped {
 }
 
 impl ResultShape {
-    /// Minimises a `tools/call` result in place.
+    /// Minimises a `tools/call` result in place: [`Self::filter_fields`], then [`Self::fit`].
+    /// (The gateway runs the two apart: fields go before anything else reads the result, the
+    /// size is held after everything that may add to it.)
     pub fn apply(&self, result: &mut Map<String, Value>) -> Shaped {
         let removed_fields = self.filter_fields(result);
-        let mut truncated_from = None;
-        if let Some(max) = self.max_bytes {
-            let bytes = size(result);
-            if bytes > max {
-                if self.over == Overflow::Error || !truncate(result, bytes, max) {
-                    return Shaped::TooLarge { bytes, max };
-                }
-                truncated_from = Some(bytes);
-            }
+        match self.fit(result) {
+            Shaped::Unchanged if removed_fields == 0 => Shaped::Unchanged,
+            Shaped::Unchanged => Shaped::Changed {
+                removed_fields,
+                truncated_from: None,
+            },
+            Shaped::Changed { truncated_from, .. } => Shaped::Changed {
+                removed_fields,
+                truncated_from,
+            },
+            too_large => too_large,
         }
-        if removed_fields == 0 && truncated_from.is_none() {
+    }
+
+    /// Holds the result to `max_bytes`: truncated with a marker, or too large.
+    pub fn fit(&self, result: &mut Map<String, Value>) -> Shaped {
+        let Some(max) = self.max_bytes else {
+            return Shaped::Unchanged;
+        };
+        let bytes = size(result);
+        if bytes <= max {
             return Shaped::Unchanged;
         }
+        if self.over == Overflow::Error || !truncate(result, bytes, max) {
+            return Shaped::TooLarge { bytes, max };
+        }
         Shaped::Changed {
-            removed_fields,
-            truncated_from,
+            removed_fields: 0,
+            truncated_from: Some(bytes),
         }
     }
 
     /// Applies the field lists to `structuredContent`, and to the text block that carries the
     /// same JSON (the spec asks servers to send both), so nothing removed survives as text.
-    fn filter_fields(&self, result: &mut Map<String, Value>) -> usize {
+    /// Returns how many fields went.
+    pub fn filter_fields(&self, result: &mut Map<String, Value>) -> usize {
         if self.allow.is_empty() && self.deny.is_empty() {
             return 0;
         }

@@ -681,3 +681,55 @@ async fn moat_authenticates_to_an_oauth_protected_upstream_as_itself() {
         "without credentials the upstream refuses moat: {answer}"
     );
 }
+
+/// POSTs to the OAuth endpoints are limited per source address (password guessing,
+/// registration floods, argon2 work): over the limit, 429 with `Retry-After` before any work.
+#[tokio::test]
+async fn oauth_posts_are_limited_per_source_address() {
+    let dir = TempDir::new();
+    let (_moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
+        format!(
+            "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n\
+             auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: open\n    requests_per_source: 3/min\n\
+             upstreams:\n  fx:\n    builtin: fixture\n"
+        )
+    });
+    let token_url = format!("http://127.0.0.1:{port}/oauth/token");
+    let post = || {
+        client()
+            .post(&token_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials&client_id=nobody&client_secret=wrong")
+            .send()
+    };
+    for _ in 0..3 {
+        let resp = post().await.expect("POST /oauth/token");
+        assert_eq!(
+            resp.status().as_u16(),
+            401,
+            "a wrong client is refused as such first"
+        );
+    }
+    let over = post().await.expect("POST /oauth/token");
+    assert_eq!(over.status().as_u16(), 429);
+    let retry: u64 = over.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=20).contains(&retry),
+        "one of 3 a minute is back within 20 s: {retry}"
+    );
+    let body: Value = over.json().await.expect("JSON error");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    // Reading metadata is not limited.
+    let meta = client()
+        .get(format!(
+            "http://127.0.0.1:{port}/.well-known/oauth-authorization-server"
+        ))
+        .send()
+        .await
+        .expect("GET metadata");
+    assert_eq!(meta.status().as_u16(), 200);
+}

@@ -165,6 +165,10 @@ async fn fetch_is_never_sent_to_private_addresses() {
         format!("http://localhost:{port}/"),
         "http://169.254.169.254/latest/meta-data/".to_owned(),
         format!("http://user:pw@example.com@127.0.0.1:{port}/"),
+        // Python's parser reads the host after the backslash; WHATWG's before it.
+        format!("http://example.com\\@127.0.0.1:{port}/"),
+        // A name moat cannot resolve (no network here) is refused too.
+        "http://intranet.example/".to_owned(),
         "file:///etc/passwd".to_owned(),
     ];
     for url in &refused {
@@ -184,6 +188,14 @@ async fn fetch_is_never_sent_to_private_addresses() {
         .await;
     let message = metadata["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("link-local"), "{message}");
+    let named = session
+        .call_tool("fetch__fetch", json!({"url": "http://intranet.example/"}))
+        .await;
+    let message = named["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("does not lead to a public address") && !message.contains("resolves"),
+        "what a name resolves to stays in the log: {message}"
+    );
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,

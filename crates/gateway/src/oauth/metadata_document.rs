@@ -53,32 +53,11 @@ pub(super) fn acceptable_url(url: &str, issuer_on_loopback: bool) -> Result<(), 
     Ok(())
 }
 
-/// Whether an address belongs to the public internet (not loopback, private, link-local,
-/// shared/CGNAT, unique-local, unspecified, documentation or an IPv4-mapped private one).
+/// Whether an address belongs to the public internet: the egress rules' classification
+/// (loopback, private, link-local, unique-local, CGNAT, documentation, reserved, and IPv6 forms
+/// that carry such an IPv4 address are not).
 fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
-            }
-        },
-    }
+    moat_guard::egress::classify(ip).is_none()
 }
 
 impl AuthServer {
@@ -100,7 +79,7 @@ impl AuthServer {
         acceptable_url(url, on_loopback).map_err(refuse)?;
         // The cause stays in the log: telling a stranger why a fetch failed would make this
         // endpoint a port scanner.
-        let body = self.fetch(url).await.map_err(|e| {
+        let body = self.fetch(url, on_loopback).await.map_err(|e| {
             tracing::warn!(client_id = %url, "cannot fetch the client ID metadata document: {e}");
             refuse("the client ID metadata document cannot be fetched".into())
         })?;
@@ -149,9 +128,25 @@ impl AuthServer {
         Ok(client.redirect_uris)
     }
 
-    async fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
-        let mut resp = self
-            .http
+    /// Fetches the document. A host name is resolved first and every address it has must be
+    /// public; the fetch then connects to exactly those addresses, so a second lookup cannot
+    /// lead it elsewhere (DNS rebinding).
+    async fn fetch(&self, url: &str, issuer_on_loopback: bool) -> Result<Vec<u8>, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        let pinned = match (parsed.domain(), is_loopback(&parsed) && issuer_on_loopback) {
+            (Some(name), false) => Some(public_addresses(name, &parsed).await?),
+            _ => None,
+        };
+        let client = match pinned {
+            None => self.http.clone(),
+            Some((name, addrs)) => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(FETCH_TIMEOUT)
+                .resolve_to_addrs(&name, &addrs)
+                .build()
+                .map_err(|e| e.to_string())?,
+        };
+        let mut resp = client
             .get(url)
             .header(http::header::ACCEPT, "application/json")
             .send()
@@ -169,6 +164,31 @@ impl AuthServer {
         }
         Ok(body)
     }
+}
+
+/// Every address `name` resolves to, each public; a name with none, or with any address that is
+/// not public, is refused.
+async fn public_addresses(
+    name: &str,
+    url: &reqwest::Url,
+) -> Result<(String, Vec<std::net::SocketAddr>), String> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::time::timeout(FETCH_TIMEOUT, tokio::net::lookup_host((name, port)))
+            .await
+            .map_err(|_| format!("{name} did not resolve in time"))?
+            .map_err(|e| format!("{name} does not resolve: {e}"))?
+            .collect();
+    if addrs.is_empty() {
+        return Err(format!("{name} has no address"));
+    }
+    if let Some(private) = addrs.iter().find(|a| !is_public(a.ip())) {
+        return Err(format!(
+            "{name} resolves to {}, not a public address",
+            private.ip()
+        ));
+    }
+    Ok((name.to_owned(), addrs))
 }
 
 #[cfg(test)]

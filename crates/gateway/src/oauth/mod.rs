@@ -91,6 +91,9 @@ pub(crate) struct AuthServer {
     csrf_key: hmac::Key,
     /// Fetches client ID metadata documents: no redirects, short timeout.
     http: reqwest::Client,
+    /// POSTs per source address (`auth.server.requests_per_source`): password guessing,
+    /// registration floods and argon2 work are bounded per address.
+    per_source: moat_ratelimit::MemoryLimiter,
 }
 
 /// The server could not be set up.
@@ -105,6 +108,9 @@ pub enum AuthServerError {
     /// The HTTP client for metadata documents cannot be built.
     #[error("cannot build the HTTP client for client metadata documents: {0}")]
     Http(String),
+    /// The per-source limit cannot be built.
+    #[error("auth.server.requests_per_source: {0}")]
+    Limit(String),
 }
 
 impl AuthServer {
@@ -135,6 +141,8 @@ impl AuthServer {
             .timeout(metadata_document::FETCH_TIMEOUT)
             .build()
             .map_err(|e| AuthServerError::Http(e.to_string()))?;
+        let per_source = moat_ratelimit::MemoryLimiter::new(&[settings.requests_per_source])
+            .map_err(|e| AuthServerError::Limit(e.to_string()))?;
         Ok(Some(Self {
             issuer,
             settings,
@@ -150,6 +158,7 @@ impl AuthServer {
             redeemed: pending::Expiring::new(REDEEMED_TTL, MAX_PENDING),
             csrf_key,
             http,
+            per_source,
         }))
     }
 
@@ -200,6 +209,46 @@ pub(crate) fn router(state: Arc<GatewayState>) -> Router<Arc<GatewayState>> {
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(token::revoke))
         .route("/oauth/register", post(register::register))
+        .route_layer(axum::middleware::from_fn_with_state(state, limit_by_source))
+}
+
+/// Every POST to the OAuth endpoints counts against its source address; over the limit it gets
+/// 429 with `Retry-After` and nothing else is done for it.
+async fn limit_by_source(
+    axum::extract::State(state): axum::extract::State<Arc<GatewayState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let source = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::http::Peer>>()
+        .map(|c| c.0.0.ip());
+    if let (true, Some(server), Some(ip)) =
+        (req.method() == http::Method::POST, &state.oauth, source)
+    {
+        let key = ip.to_string();
+        if let Err(refusal) =
+            moat_ratelimit::Limiter::acquire(&server.per_source, &[(0, &key)]).await
+        {
+            let retry = match refusal {
+                moat_ratelimit::Refusal::Exceeded(e) => e.retry_after,
+                moat_ratelimit::Refusal::Unavailable(_) => std::time::Duration::from_secs(1),
+            };
+            let secs = retry.as_millis().div_ceil(1000).max(1);
+            tracing::warn!(target: "moat::governance", event = "rate_limited", source = %ip, path = %req.uri().path(), "too many OAuth requests from one address");
+            let error = OAuthError::new(
+                moat_oauth::ErrorCode::TemporarilyUnavailable,
+                format!("too many requests from this address; retry in {secs} s"),
+            );
+            let mut resp = oauth_error(&error);
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
+    }
+    next.run(req).await
 }
 
 async fn metadata(Server(server): Server) -> Response {

@@ -1,8 +1,9 @@
 //! The request-side stages, in the one place that orders them. A request passes, in turn:
-//! rate limits (before any other work is spent on a flood), authorization (policy), validation
-//! of what a call carries (size limits, the tool's `inputSchema`), egress control of the URLs
-//! among its arguments (SSRF), content inspection of the arguments (secrets, injection), then the
-//! external guardrails' word on them. What passes all of them is [`Authorized`]; approval
+//! rate limits (before any other work is spent on a flood), the external guardrails' word on the
+//! arguments (first, so everything after sees the arguments the server will get), authorization
+//! (policy, and a human's approval later), validation of what a call carries (size limits, the
+//! tool's `inputSchema`), egress control of the URLs among its arguments (SSRF), and content
+//! inspection of the arguments (secrets, injection). What passes all of them is [`Authorized`]; approval
 //! (`Session::clear`) and dispatch come after.
 
 use std::sync::Arc;
@@ -19,13 +20,14 @@ impl Session {
         req: Request,
         caller: Caller,
     ) -> Result<Authorized, Refused> {
-        let op = self.operation(&req).await;
+        let mut req = req;
+        let mut op = self.operation(&req).await;
         self.rate_limit(&req, op.as_ref(), &caller).await?;
-        let mut authorized = self.authorize(req, op, caller).await?;
+        self.judge_arguments(&mut req, op.as_mut()).await?;
+        let authorized = self.authorize(req, op, caller).await?;
         self.validate(&authorized).await?;
         self.check_egress(&authorized).await?;
         self.inspect_arguments(&authorized).await?;
-        self.judge_arguments(&mut authorized).await?;
         Ok(authorized)
     }
 }

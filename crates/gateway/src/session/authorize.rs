@@ -153,15 +153,34 @@ impl Session {
         Ok(authorized)
     }
 
-    /// What a tool's listing said of it, listing the tools once if the name is new.
+    /// What a tool's listing said of it, listing the tools (every page, up to a bound) when
+    /// the name is new.
     pub(super) async fn tool_facts(self: &Arc<Self>, exposed: &str) -> Option<ToolFacts> {
+        /// Pages read to find one tool: enough for any real server, bounded for a hostile one.
+        const MAX_PAGES: usize = 50;
         if let Some(f) = self.tools.lock().get(exposed) {
             return Some(f.clone());
         }
-        let _ = self
-            .list(ListKind::Tools, self.internal_params(), Id::Num(0), None)
-            .await;
-        self.tools.lock().get(exposed).cloned()
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut params = self.internal_params();
+            if let Some(c) = &cursor {
+                let c = super::dispatch::raw(&Value::String(c.clone()));
+                params = match params {
+                    Some(p) => moat_proto::with_field(&p, "cursor", &c),
+                    None => Some(super::dispatch::raw(&json!({ "cursor": cursor }))),
+                };
+            }
+            let page = self.list(ListKind::Tools, params, Id::Num(0), None).await;
+            if let Some(f) = self.tools.lock().get(exposed) {
+                return Some(f.clone());
+            }
+            cursor = object_field::<String>(page.result.as_deref(), "nextCursor");
+            if cursor.is_none() {
+                break;
+            }
+        }
+        None
     }
 }
 

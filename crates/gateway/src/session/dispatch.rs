@@ -54,17 +54,41 @@ impl Session {
                     "prompts/get" => ListKind::Prompts,
                     _ => ListKind::Resources,
                 };
+                // A task-augmented call answers with a task; its result comes from tasks/result.
+                let augmented = object_field::<Value>(params.as_deref(), "task").is_some();
                 let response = self
                     .by_name(kind, &method, params, id, target.clone(), outbox, options)
                     .await;
+                if augmented && let Some(t) = &target {
+                    self.remember_task(&response, t);
+                }
                 self.inspect(&method, target.as_ref(), response).await
             }
             "resources/subscribe" | "resources/unsubscribe" => {
                 let kind = ListKind::Resources;
+                // Unsubscribing needs no grant, so admission does not read it: found here.
+                let target = match object_field::<String>(params.as_deref(), "uri") {
+                    Some(uri) if target.is_none() && method == "resources/unsubscribe" => {
+                        self.resolve(kind, &uri).await
+                    }
+                    _ => target,
+                };
                 self.by_name(kind, &method, params, id, target, outbox, options)
                     .await
             }
-            "completion/complete" => self.complete(params, id, target, outbox).await,
+            "completion/complete" => {
+                let response = self.complete(params, id, target.clone(), outbox).await;
+                self.inspect(&method, target.as_ref(), response).await
+            }
+            // The deferred result of a task-augmented call gets what the call's own result gets.
+            "tasks/result" if self.slots.len() == 1 => {
+                let task = object_field::<String>(params.as_deref(), "taskId");
+                let call = task.and_then(|t| self.task_targets.lock().get(&t).cloned());
+                let response = self
+                    .forward_or_error(0, &method, params, id, outbox, options)
+                    .await;
+                self.inspect("tools/call", call.as_ref(), response).await
+            }
             "logging/setLevel" => self.broadcast_request(&method, params, id, "logging").await,
             _ if self.slots.len() == 1 => {
                 self.forward_or_error(0, &method, params, id, outbox, options)
@@ -76,6 +100,24 @@ impl Session {
                 format!("method not found: {method}"),
             ),
         }
+    }
+
+    /// Records which tool a task belongs to, from the task a task-augmented call answered with.
+    fn remember_task(&self, response: &Response, target: &(usize, String)) {
+        let task = object_field::<Value>(response.result.as_deref(), "task");
+        let Some(id) = task
+            .as_ref()
+            .and_then(|t| t.get("taskId"))
+            .and_then(Value::as_str)
+        else {
+            return;
+        };
+        let mut tasks = self.task_targets.lock();
+        // Bounded: a client that starts tasks without end cannot grow the map without end.
+        if tasks.len() >= 10_000 {
+            tasks.clear();
+        }
+        tasks.insert(id.to_owned(), target.clone());
     }
 
     /// Handles a client notification.
@@ -172,7 +214,7 @@ impl Session {
     }
 
     /// Routes a call that names its target (`name`, or `uri` for resources) to the owning
-    /// server, under the server's own name for it (`resolved` when authorization found it).
+    /// server, under the server's own name for it (`resolved`: what admission found).
     #[allow(clippy::too_many_arguments)]
     async fn by_name(
         self: &Arc<Self>,
@@ -196,10 +238,8 @@ impl Session {
                 format!("{method} needs params.{field}"),
             );
         };
-        let resolved = match resolved {
-            Some(r) => Some(r),
-            None => self.resolve(kind, &name).await,
-        };
+        // Admission resolved the name already, and every stage judged that answer: it is the
+        // only one used (a second lookup could find what the stages never saw).
         let Some((idx, original)) = resolved else {
             let (code, what) = match kind {
                 ListKind::Tools => (codes::INVALID_PARAMS, "unknown tool"),
@@ -397,9 +437,9 @@ impl Session {
                 "completion/complete needs params.ref",
             );
         };
-        let (kind, field) = match reference.get("type").and_then(Value::as_str) {
-            Some("ref/prompt") => (ListKind::Prompts, "name"),
-            Some("ref/resource") => (ListKind::Resources, "uri"),
+        let field = match reference.get("type").and_then(Value::as_str) {
+            Some("ref/prompt") => "name",
+            Some("ref/resource") => "uri",
             other => {
                 return error_response(
                     id,
@@ -419,10 +459,7 @@ impl Session {
                 format!("params.ref needs {field}"),
             );
         };
-        let resolved = match resolved {
-            Some(r) => Some(r),
-            None => self.resolve(kind, &name).await,
-        };
+        // As for calls: admission's resolution, never a second one.
         let Some((idx, original)) = resolved else {
             return error_response(
                 id,

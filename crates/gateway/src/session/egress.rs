@@ -91,25 +91,31 @@ impl Session {
             return Ok(());
         }
         let rules = egress.rules_for(server, original);
-        let refuse = |pointer: &str, kind: &str, why: String| {
+        // `shown` is what the agent reads; `why` (with resolved addresses) stays in the log, so
+        // the check cannot be used to map internal names to addresses.
+        let refuse = |pointer: &str, kind: &str, why: String, shown: String| {
             events::egress_refused(&self.id, server, original, pointer, kind, &why);
-            let error = ErrorObject::new(codes::GUARD_BLOCKED, format!("blocked: {why}"))
+            let error = ErrorObject::new(codes::GUARD_BLOCKED, format!("blocked: {shown}"))
                 .with_data(json!({"check": "egress", "kind": kind, "argument": pointer}));
             Refused::answer(Response::error(Some(authorized.req.id.clone()), &error))
         };
         if urls.len() > MAX_URLS {
-            return Err(refuse(
-                "",
-                "too_many_urls",
-                format!(
-                    "{} URLs in one call, more than the {MAX_URLS} checked",
-                    urls.len()
-                ),
-            ));
+            let why = format!(
+                "{} URLs in one call, more than the {MAX_URLS} checked",
+                urls.len()
+            );
+            return Err(refuse("", "too_many_urls", why.clone(), why));
         }
         for (pointer, url) in &urls {
             if let Err(v) = check(rules, url).await {
-                return Err(refuse(pointer, v.kind().as_str(), v.to_string()));
+                let shown = match &v {
+                    EgressViolation::DeniedResolved { url, .. }
+                    | EgressViolation::Unresolved { url } => {
+                        format!("{url} does not lead to a public address this tool may reach")
+                    }
+                    other => other.to_string(),
+                };
+                return Err(refuse(pointer, v.kind().as_str(), v.to_string(), shown));
             }
         }
         Ok(())
@@ -118,6 +124,22 @@ impl Session {
 
 /// One URL: parsed and checked, and a name resolved and every address checked.
 async fn check(rules: &EgressRules, url: &str) -> Result<(), EgressViolation> {
+    // Parsers disagree on these in the authority: the WHATWG parser reads
+    // `http://a.example\@10.0.0.1/` as host a.example (a backslash starts the path), Python's
+    // as host 10.0.0.1; tabs and newlines vanish for one and not for another. moat checks one
+    // reading and the server may use another, so neither is let through.
+    let authority = url.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
+    if authority
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return Err(EgressViolation::Unparsable {
+            input: format!("{url:?}"),
+            reason: "a backslash, space or control character in the host part, which URL parsers read differently".into(),
+        });
+    }
     let dest = rules.check_url(url)?;
     let Target::Name(name) = dest.target() else {
         return Ok(());

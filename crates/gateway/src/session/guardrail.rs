@@ -10,6 +10,9 @@
 use moat_config::Guardrail;
 use serde_json::{Value, json};
 
+/// The largest answer read from a guardrail (a replacement can be a whole result).
+const MAX_ANSWER: usize = 16 * 1024 * 1024;
+
 /// What a guardrail decided.
 #[derive(Debug, PartialEq)]
 pub(super) enum Judgement {
@@ -91,11 +94,23 @@ impl Guardrails {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| format!("no answer: {e}"))?;
+            // Without the URL: it may carry a key, and the reason can reach the agent.
+            .map_err(|e| format!("no answer: {}", e.without_url()))?;
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }
-        let bytes = resp.bytes().await.map_err(|e| format!("no answer: {e}"))?;
+        let mut resp = resp;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| format!("no answer: {}", e.without_url()))?
+        {
+            if bytes.len() + chunk.len() > MAX_ANSWER {
+                return Err(format!("an answer larger than {MAX_ANSWER} bytes"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let answer: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
         match answer.get("action").and_then(Value::as_str) {
             Some("allow") => Ok(Judgement::Allow),

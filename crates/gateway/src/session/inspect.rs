@@ -35,8 +35,9 @@ impl Session {
         target: Option<&(usize, String)>,
         response: Response,
     ) -> Response {
+        let named = target.map(|(idx, name)| (self.names.server(*idx), name.as_str()));
         let Some(raw) = response.result.as_deref() else {
-            return response;
+            return self.inspect_error(named, response);
         };
         let Some(id) = response.id.clone() else {
             return response;
@@ -51,15 +52,23 @@ impl Session {
         };
         // moat's own sealed state (and a server's) is opaque: it must come back unchanged.
         let state = result.remove("requestState");
-        let named = target.map(|(idx, name)| (self.names.server(*idx), name.as_str()));
+        let tool = named.filter(|_| method == "tools/call");
+        let config = self.gateway.config.load();
+        let shape = tool.and_then(|(server, name)| {
+            let mut shapes = config.guard.results.iter();
+            shapes
+                .find(|(pattern, _)| moat_policy::matches_tool(pattern, server, name))
+                .map(|(_, shape)| shape)
+        });
+        // Fields go first: what is removed is never scanned, rewritten or judged.
+        let removed = shape.map_or(0, |s| s.filter_fields(&mut result));
         let injected = match self.scan(method, named, &mut result) {
             Ok(injected) => injected,
             Err((message, data)) => return blocked(id, message, data),
         };
-        let mut changed = injected.changed;
-        let tool = named.filter(|_| method == "tools/call");
+        let mut changed = injected.changed || removed > 0;
         if let Some((server, name)) = tool {
-            match self.shape_and_judge(server, name, &mut result).await {
+            match self.judge_result(server, name, &mut result).await {
                 Ok(c) => changed |= c,
                 Err(answer) => return answer.into_response(id),
             }
@@ -67,6 +76,24 @@ impl Session {
         if injected.verdict == Some(Verdict::Injection) {
             annotate(&mut result, &injected);
             changed = true;
+        }
+        // The size last, after everything that may add to the result.
+        if let (Some(shape), Some((server, name))) = (shape, tool) {
+            let truncated_from = match shape.fit(&mut result) {
+                Shaped::Unchanged => None,
+                Shaped::Changed { truncated_from, .. } => truncated_from,
+                Shaped::TooLarge { bytes, max } => {
+                    events::minimised(&self.id, server, name, removed, Some(bytes));
+                    return Answer::ToolError(format!(
+                        "moat withheld the result: {bytes} bytes, more than the {max} allowed for this tool"
+                    ))
+                    .into_response(id);
+                }
+            };
+            if removed > 0 || truncated_from.is_some() {
+                events::minimised(&self.id, server, name, removed, truncated_from);
+                changed = true;
+            }
         }
         if !changed {
             return response;
@@ -82,6 +109,40 @@ impl Session {
                 &ErrorObject::new(codes::INTERNAL_ERROR, format!("inspection failed: {e}")),
             ),
         }
+    }
+
+    /// An error answer's `message` and `data` (a server's error text can carry a connection
+    /// string or a key): treated like a result's strings; a `block` finding replaces them.
+    fn inspect_error(&self, target: Option<(&str, &str)>, mut response: Response) -> Response {
+        let Some(raw) = response.error.as_deref() else {
+            return response;
+        };
+        let Ok(mut error) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
+            return response;
+        };
+        let profile = self.profile(target);
+        let mut pii = Outcome::default();
+        for key in ["message", "data"] {
+            if let Some(v) = error.get_mut(key) {
+                profile.redactor.redact_json(v, &mut pii);
+            }
+        }
+        if !pii.found() {
+            return response;
+        }
+        events::findings(&self.id, "error", &pii);
+        if pii.blocked {
+            let classes = blocked_classes(&pii).join(", ");
+            error.insert(
+                "message".into(),
+                json!(format!("blocked: the error contains {classes}")),
+            );
+            error.remove("data");
+        } else if !pii.changed() {
+            return response;
+        }
+        response.error = serde_json::value::to_raw_value(&error).ok();
+        response
     }
 
     /// Masks and scores every string of `result` with the actions for `target` (server and
@@ -124,42 +185,16 @@ impl Session {
         Ok(injected)
     }
 
-    /// A tool result cut down as `guard.results` says, then judged by the external guardrails.
-    /// `Ok(true)` when it changed.
-    async fn shape_and_judge(
+    /// A tool result judged by the external guardrails; `Ok(true)` when one replaced it.
+    async fn judge_result(
         &self,
         server: &str,
         tool: &str,
         result: &mut Map<String, Value>,
     ) -> Result<bool, Answer> {
-        let config = self.gateway.config.load();
-        let shape = config
-            .guard
-            .results
-            .iter()
-            .find(|(pattern, _)| moat_policy::matches_tool(pattern, server, tool));
-        let mut changed = false;
-        if let Some((_, shape)) = shape {
-            match shape.apply(result) {
-                Shaped::Unchanged => {}
-                Shaped::Changed {
-                    removed_fields,
-                    truncated_from,
-                } => {
-                    events::minimised(&self.id, server, tool, removed_fields, truncated_from);
-                    changed = true;
-                }
-                Shaped::TooLarge { bytes, max } => {
-                    events::minimised(&self.id, server, tool, 0, Some(bytes));
-                    return Err(Answer::ToolError(format!(
-                        "moat withheld the result: {bytes} bytes, more than the {max} allowed for this tool"
-                    )));
-                }
-            }
-        }
         let guardrails = &self.gateway.guardrails;
         if !guardrails.any(Direction::Result) {
-            return Ok(changed);
+            return Ok(false);
         }
         let value = Value::Object(std::mem::take(result));
         match guardrails
@@ -170,7 +205,7 @@ impl Session {
                 if let Value::Object(m) = value {
                     *result = m;
                 }
-                Ok(changed)
+                Ok(false)
             }
             Judgement::Replace(Value::Object(m)) => {
                 events::guardrail(&self.id, server, tool, "result", "replaced", "");
@@ -316,26 +351,25 @@ impl Session {
 
     /// The external guardrails' word on a tool call's arguments: a denial refuses it, a
     /// replacement is what the server gets.
+    /// Runs before authorization, so the policy, a human's approval and every later stage see
+    /// the arguments the server will get.
     pub(super) async fn judge_arguments(
         self: &Arc<Self>,
-        authorized: &mut Authorized,
+        req: &mut moat_proto::Request,
+        op: Option<&mut super::authorize::Operation>,
     ) -> Result<(), Refused> {
         let guardrails = &self.gateway.guardrails;
         if !guardrails.any(Direction::Arguments) {
             return Ok(());
         }
-        let Some(op) = authorized
-            .op
-            .as_mut()
-            .filter(|op| op.kind == ListKind::Tools)
-        else {
+        let Some(op) = op.filter(|op| op.kind == ListKind::Tools) else {
             return Ok(());
         };
         let Some((idx, tool)) = &op.target else {
             return Ok(());
         };
         let server = self.names.server(*idx);
-        let id = authorized.req.id.clone();
+        let id = req.id.clone();
         match guardrails
             .judge(Direction::Arguments, server, tool, &op.arguments)
             .await
@@ -343,10 +377,10 @@ impl Session {
             Judgement::Allow => Ok(()),
             Judgement::Replace(args @ Value::Object(_)) => {
                 events::guardrail(&self.id, server, tool, "arguments", "replaced", "");
-                let params = authorized.req.params.as_deref().and_then(|p| {
+                let params = req.params.as_deref().and_then(|p| {
                     moat_proto::with_field(p, "arguments", &super::dispatch::raw(&args))
                 });
-                authorized.req.params = params;
+                req.params = params;
                 op.arguments = args;
                 Ok(())
             }

@@ -85,6 +85,9 @@ pub(crate) struct Session {
     param_headers: Mutex<HashMap<String, Vec<ParamHeader>>>,
     /// What tools' listings said of them, by the name the client sees.
     tools: Mutex<HashMap<String, ToolFacts>>,
+    /// The tool (server, its name) of each task a task-augmented call started, by task id, so
+    /// `tasks/result` is inspected as that tool's result.
+    task_targets: Mutex<HashMap<String, (usize, String)>>,
     next_token: AtomicU64,
     /// When the client last used the session, in ms since the gateway started.
     last_seen: AtomicU64,
@@ -121,6 +124,7 @@ impl Session {
             index: Mutex::new(HashMap::new()),
             param_headers: Mutex::new(HashMap::new()),
             tools: Mutex::new(HashMap::new()),
+            task_targets: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
             last_seen: AtomicU64::new(0),
         });

@@ -129,7 +129,7 @@ fn key(rule: &RateRule, caller: &Caller, tool: Option<(&str, &str)>) -> String {
         match part {
             KeyPart::Agent => match (principal, caller.source) {
                 (Some(p), _) => key.push_str(p.agent()),
-                (None, Some(ip)) => key.push_str(&format!("address:{ip}")),
+                (None, Some(ip)) => key.push_str(&format!("address:{}", network_of(ip))),
                 (None, None) => key.push('-'),
             },
             KeyPart::User => key.push_str(principal.and_then(|p| p.user()).unwrap_or("-")),
@@ -146,6 +146,18 @@ fn key(rule: &RateRule, caller: &Caller, tool: Option<(&str, &str)>) -> String {
         }
     }
     key
+}
+
+/// An anonymous caller's address as a key: IPv4 as it is, IPv6 by its /64 (one host usually
+/// holds a whole /64, so keying by address would give it a fresh budget per address).
+fn network_of(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +200,15 @@ mod tests {
             "address:10.0.0.7\u{1f}files/read"
         );
         assert_eq!(key(&r, &caller, None), "address:10.0.0.7\u{1f}-");
+        let v6 = Caller::new(None, Some("2001:db8:1:2:aaaa::1".parse().unwrap()));
+        let other = Caller::new(None, Some("2001:db8:1:2:bbbb::9".parse().unwrap()));
+        let agent = rule(&[], &[KeyPart::Agent]);
+        assert_eq!(key(&agent, &v6, None), "address:2001:db8:1:2::/64");
+        assert_eq!(
+            key(&agent, &v6, None),
+            key(&agent, &other, None),
+            "one /64, one budget"
+        );
         let r = rule(&[], &[KeyPart::User, KeyPart::Server]);
         assert_eq!(
             key(&r, &Caller::default(), Some(("crm", "x"))),

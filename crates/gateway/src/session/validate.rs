@@ -70,9 +70,17 @@ impl Session {
         if op.kind != ListKind::Tools || mode == SchemaMode::Off {
             return Ok(());
         }
-        // A tool the listing did not show is left to dispatch ("unknown tool").
+        // A tool no listing shows cannot be checked: under `enforce` it is unknown, as the spec
+        // answers an unknown tool (with one server every name resolves, so dispatch would not).
+        // A server that cannot be reached is left to dispatch, which fails with its reason:
+        // nothing reaches that server either way.
         let Some(facts) = self.tool_facts(&op.name).await else {
-            return Ok(());
+            if mode == SchemaMode::Log || self.slots[*idx].live(self).await.is_err() {
+                return Ok(());
+            }
+            let error =
+                ErrorObject::new(codes::INVALID_PARAMS, format!("unknown tool: {}", op.name));
+            return Err(Refused::answer(Response::error(Some(id.clone()), &error)));
         };
         let violations = match facts.schema {
             None => {

@@ -77,8 +77,14 @@ impl InjectionScanner {
                 .iter_mut()
                 .for_each(|v| self.scan_json(v, action, outcome)),
             Value::Object(map) => {
+                // Keys are never rewritten (stripping one could merge it with another), but a
+                // key that reads as an injection blocks like a value does.
+                let key_action = match action {
+                    Action::Block => Action::Block,
+                    _ => Action::Annotate,
+                };
                 for (key, v) in map.iter_mut() {
-                    self.scan_string(key, Action::Annotate, outcome);
+                    self.scan_string(key, key_action, outcome);
                     self.scan_json(v, action, outcome);
                 }
             }
