@@ -37,6 +37,16 @@ fn start(extra: &str) -> (TempDir, Moat) {
     (dir, moat)
 }
 
+/// Writes a whole HTTP/1.1 200 answer and closes.
+async fn respond(conn: &mut tokio::net::TcpStream, content_type: &str, body: &str) {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = conn.write_all(head.as_bytes()).await;
+    let _ = conn.write_all(body.as_bytes()).await;
+}
+
 /// A loopback HTTP server that answers every request with a small page and counts them.
 async fn page_server() -> (u16, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -52,12 +62,7 @@ async fn page_server() -> (u16, Arc<AtomicUsize>) {
                 let mut buf = [0u8; 4096];
                 let _ = conn.read(&mut buf).await;
                 let body = "<html><body><p>The canary is ORANGE-42.</p></body></html>";
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = conn.write_all(head.as_bytes()).await;
-                let _ = conn.write_all(body.as_bytes()).await;
+                respond(&mut conn, "text/html", body).await;
             });
         }
     });
@@ -271,13 +276,7 @@ async fn guardrail_server() -> (u16, Arc<AtomicUsize>) {
                 } else {
                     json!({"action": "allow"})
                 };
-                let answer = answer.to_string();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    answer.len()
-                );
-                let _ = conn.write_all(head.as_bytes()).await;
-                let _ = conn.write_all(answer.as_bytes()).await;
+                respond(&mut conn, "application/json", &answer.to_string()).await;
             });
         }
     });
