@@ -51,9 +51,10 @@ pub(crate) struct GatewayState {
 }
 
 impl GatewayState {
-    /// Whether tool calls are checked against their schemas (so listings must keep them).
-    pub(crate) fn validates_schemas(&self) -> bool {
-        self.config.load().guard.schema != moat_config::SchemaMode::Off
+    /// Whether a stage reads tools' schemas (validation, or egress finding URL arguments by
+    /// their declared format), so listings must keep them.
+    pub(crate) fn keeps_tool_facts(&self) -> bool {
+        self.config.load().guard.schema != moat_config::SchemaMode::Off || self.egress.enforces()
     }
 
     /// Milliseconds since the gateway started: a cheap monotonic clock for idle tracking.

@@ -377,7 +377,7 @@ impl Session {
         }
         let policy = self.gateway.policy.load_full();
         // Tools' annotations and schemas are kept for the stages that judge their calls.
-        let read_facts = policy.is_some() || self.gateway.validates_schemas();
+        let read_facts = policy.is_some() || self.gateway.keeps_tool_facts();
         let merged = match (&policy, caller) {
             (Some(policy), Some(caller)) => {
                 let who = policy_caller(caller.principal.as_deref());

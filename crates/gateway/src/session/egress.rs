@@ -54,6 +54,10 @@ impl Egress {
         })
     }
 
+    pub(crate) fn enforces(&self) -> bool {
+        self.enforce
+    }
+
     fn rules_for(&self, server: &str, tool: &str) -> &EgressRules {
         self.by_tool
             .iter()
