@@ -201,6 +201,16 @@ async fn fetch_is_never_sent_to_private_addresses() {
         message.contains("does not lead to a public address") && !message.contains("resolves"),
         "what a name resolves to stays in the log: {message}"
     );
+    // The fetch prompt takes a URL too.
+    let url = format!("http://127.0.0.1:{port}/");
+    let prompt = session
+        .call(
+            "prompts/get",
+            json!({"name": "fetch__fetch", "arguments": {"url": url}}),
+        )
+        .await;
+    assert_eq!(prompt["error"]["code"], -32034, "{prompt}");
+    assert_eq!(prompt["error"]["data"]["argument"], "/url", "{prompt}");
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,

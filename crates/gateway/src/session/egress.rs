@@ -72,11 +72,7 @@ impl Session {
         authorized: &Authorized,
     ) -> Result<(), Refused> {
         let egress = &self.gateway.egress;
-        let Some(op) = authorized
-            .op
-            .as_ref()
-            .filter(|op| op.kind == ListKind::Tools)
-        else {
+        let Some(op) = &authorized.op else {
             return Ok(());
         };
         let Some((idx, original)) = &op.target else {
@@ -86,11 +82,27 @@ impl Session {
             return Ok(());
         }
         let server = self.names.server(*idx);
-        let schema = match self.tool_facts(&op.name).await.and_then(|f| f.schema) {
-            Some(text) => self.gateway.schemas.get(&text).ok(),
-            None => None,
+        let urls = match op.kind {
+            ListKind::Tools => {
+                let schema = match self.tool_facts(&op.name).await.and_then(|f| f.schema) {
+                    Some(text) => self.gateway.schemas.get(&text).ok(),
+                    None => None,
+                };
+                urls_in(&op.arguments, schema.as_ref().map(|s| s.schema()))
+            }
+            // A prompt's arguments are strings the server may fetch too.
+            ListKind::Prompts => urls_in(&op.arguments, None),
+            // A resource named by a network URL is one the server fetches on read; other
+            // schemes (file://, a server's own) are the server's namespace, not egress.
+            ListKind::Resources | ListKind::ResourceTemplates => {
+                let lower = original.to_ascii_lowercase();
+                if lower.starts_with("http://") || lower.starts_with("https://") {
+                    vec![("/uri".to_owned(), original.clone())]
+                } else {
+                    Vec::new()
+                }
+            }
         };
-        let urls = urls_in(&op.arguments, schema.as_ref().map(|s| s.schema()));
         if urls.is_empty() {
             return Ok(());
         }
