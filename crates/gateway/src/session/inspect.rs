@@ -376,6 +376,21 @@ impl Session {
         {
             Judgement::Allow => Ok(()),
             Judgement::Replace(args @ Value::Object(_)) => {
+                // A 2026-07-28 call's `Mcp-Param-*` headers were checked against (and copied
+                // from) the arguments as sent; new arguments would disagree with them.
+                let mirrored = self
+                    .param_headers
+                    .lock()
+                    .get(&op.name)
+                    .is_some_and(|h| !h.is_empty());
+                if self.mode == super::Mode::Stateless && mirrored {
+                    events::guardrail(&self.id, server, tool, "arguments", "denied", "replacement");
+                    return Err(Refused::answer(blocked(
+                        id,
+                        "blocked: a guardrail replaced the arguments of a call whose arguments are mirrored in Mcp-Param headers".into(),
+                        json!({"check": "guardrail"}),
+                    )));
+                }
                 events::guardrail(&self.id, server, tool, "arguments", "replaced", "");
                 let params = req.params.as_deref().and_then(|p| {
                     moat_proto::with_field(p, "arguments", &super::dispatch::raw(&args))
