@@ -90,13 +90,16 @@ impl Session {
                 };
                 urls_in(&op.arguments, schema.as_ref().map(|s| s.schema()))
             }
-            // A prompt's arguments are strings the server may fetch too.
-            ListKind::Prompts => urls_in(&op.arguments, None),
+            // A prompt's arguments are strings the server may fetch too; without a schema only
+            // network URLs are taken as ones (a prompt may well be given a resource URI).
+            ListKind::Prompts => urls_in(&op.arguments, None)
+                .into_iter()
+                .filter(|(_, url)| is_network_url(url))
+                .collect(),
             // A resource named by a network URL is one the server fetches on read; other
             // schemes (file://, a server's own) are the server's namespace, not egress.
             ListKind::Resources | ListKind::ResourceTemplates => {
-                let lower = original.to_ascii_lowercase();
-                if lower.starts_with("http://") || lower.starts_with("https://") {
+                if is_network_url(original) {
                     vec![("/uri".to_owned(), original.clone())]
                 } else {
                     Vec::new()
@@ -136,6 +139,19 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Whether `url` names a host on the network (http, https, ws, wss, ftp), as opposed to a
+/// server's own namespace (`file://`, `test://`, `ui://`…).
+fn is_network_url(url: &str) -> bool {
+    let scheme = url
+        .trim_start()
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase());
+    matches!(
+        scheme.as_deref(),
+        Some("http" | "https" | "ws" | "wss" | "ftp")
+    )
 }
 
 /// One URL: parsed and checked, and a name resolved and every address checked.
