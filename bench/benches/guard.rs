@@ -79,6 +79,13 @@ fn injection_scans(c: &mut Criterion) {
             b.iter(|| black_box(scanner.scan(black_box(&input)).score))
         });
     }
+    // The load generator's echo text: one unbroken 1 KiB word, the shape that once cost four
+    // times prose (an unbounded run pattern in the automaton).
+    let mut word = String::from("c0-r12-");
+    word.extend((0..1017u32).map(|i| char::from(b'a' + (i % 26) as u8)));
+    c.bench_function("injection scan of a 1 KiB unbroken word", |b| {
+        b.iter(|| black_box(scanner.scan(black_box(&word)).score))
+    });
 }
 
 /// A typical tool call checked against its `inputSchema`, the schema compiled once (as the

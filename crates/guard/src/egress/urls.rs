@@ -113,6 +113,10 @@ fn parser_view(s: &str) -> impl Iterator<Item = char> {
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
 }
 
+/// Longest scheme read: registered schemes are far shorter, and a long word (a token, a base64
+/// run) is not read to its end on every string.
+const MAX_SCHEME: usize = 32;
+
 /// The scheme `chars` start with, lowered, consuming it and its `:`.
 fn scheme_of(chars: &mut impl Iterator<Item = char>) -> Option<String> {
     let first = chars.next().filter(char::is_ascii_alphabetic)?;
@@ -120,7 +124,7 @@ fn scheme_of(chars: &mut impl Iterator<Item = char>) -> Option<String> {
     for c in chars {
         match c {
             ':' => return Some(scheme),
-            c if c.is_ascii_alphanumeric() || "+-.".contains(c) => {
+            c if scheme.len() < MAX_SCHEME && (c.is_ascii_alphanumeric() || "+-.".contains(c)) => {
                 scheme.push(c.to_ascii_lowercase());
             }
             _ => return None,

@@ -9,10 +9,9 @@
 //! signals that also occur in ordinary content (a role-shaped line, an image on an unknown host,
 //! text hidden in base64, a stray zero-width space) need a second one.
 //!
-//! The scan is linear in the text: the phrase, marker, link and encoded-run patterns are one
-//! automaton with bounded repetitions (only the encoded run is unbounded, and then the match is
-//! the run itself), searched once from left to right; the invisible characters are one pass over
-//! the bytes; encoded runs are decoded once each, at most [`DECODE_LIMIT`] bytes, and the decoded
+//! The scan is linear in the text: the phrase, marker and link patterns are one automaton with
+//! bounded repetitions, searched once from left to right; the invisible characters are one pass
+//! over the bytes, and so are the encoded runs (a byte loop); runs are decoded once each, at most [`DECODE_LIMIT`] bytes, and the decoded
 //! text is searched once. Reports carry rule ids and byte spans, never the text.
 
 mod encoded;
@@ -318,15 +317,20 @@ impl InjectionScanner {
                     // bounded alt length again, so still linear).
                     next = m.start() + 1;
                 }
-                Signal::EncodedRun if hidden_at.is_none() => {
-                    if let Some(decoded) = encoded::decode_text(&text[span.start..span.end]) {
-                        tally.add(Rule::Encoded, span);
-                        self.search(&decoded, tally, Some(span));
-                    }
-                }
-                Signal::Link | Signal::EncodedRun => {}
+                Signal::Link => {}
             }
             at = next;
+        }
+        // Encoded runs are found apart (see `encoded::runs`), and not again inside what one
+        // decodes to: one level deep.
+        if hidden_at.is_none() {
+            for (start, end) in encoded::runs(text) {
+                if let Some(decoded) = encoded::decode_text(&text[start..end]) {
+                    let span = Span { start, end };
+                    tally.add(Rule::Encoded, span);
+                    self.search(&decoded, tally, Some(span));
+                }
+            }
         }
     }
 }

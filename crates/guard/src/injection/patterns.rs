@@ -3,8 +3,8 @@
 //! Patterns are written as templates: a space stands for a gap of 1 to 16 whitespace or
 //! zero-width characters, `~` for an optional such gap (so `ignore   all\tprevious` and
 //! `ignore\u{200B}all previous` match like `ignore all previous`). Everything else is regex
-//! syntax, ASCII case-insensitive. Every repetition is bounded except the encoded run, whose
-//! match is the whole run: a search reads a bounded number of bytes past its match, which keeps
+//! syntax, ASCII case-insensitive. Every repetition is bounded (encoded runs are found by a byte
+//! loop in `encoded.rs`): a search reads a bounded number of bytes past its match, which keeps
 //! the left-to-right iteration linear (an unbounded repetition in a losing alternative would let
 //! every search re-read the same tail).
 
@@ -25,8 +25,6 @@ pub(super) enum Signal {
     RoleHint,
     /// The start of an image or link up to `//`; the URL is read by code.
     Link,
-    /// A base64 or hex run.
-    EncodedRun,
 }
 
 /// A gap between words: whitespace (Unicode's, written out: no-break and ideographic spaces
@@ -126,8 +124,6 @@ const PATTERNS: &[(Signal, &str)] = &[
         Signal::Link,
         r"(?m:^)\x20{0,3}\[(?u-i:[^\]\n]){1,200}\]:[\x20\t]{0,4}<?(?:https?:)?//",
     ),
-    // Last: anything the runs share a start with is more specific.
-    (Signal::EncodedRun, r"[A-Za-z0-9+/_-]{32,}={0,2}"),
 ];
 
 /// The automaton and, per pattern id, its signal.
@@ -171,7 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_pattern_but_the_run_has_a_bounded_match_length() {
+    fn every_pattern_has_a_bounded_match_length() {
         // The linear-time argument of the module rests on this: a search reads at most the
         // longest match past where its match could start.
         for (signal, template) in PATTERNS {
@@ -184,11 +180,10 @@ mod tests {
             )
             .expect("parses");
             let max = hir.properties().maximum_len();
-            if *signal == Signal::EncodedRun {
-                assert_eq!(max, None, "the run is the one unbounded pattern");
-            } else {
-                assert!(max.is_some_and(|m| m <= 2048), "{template}: {max:?}");
-            }
+            assert!(
+                max.is_some_and(|m| m <= 2048),
+                "{signal:?} {template}: {max:?}"
+            );
         }
     }
 
