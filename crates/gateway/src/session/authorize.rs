@@ -47,6 +47,15 @@ pub(crate) struct Operation {
     pub(super) target: Option<(usize, String)>,
     /// The call's arguments (`{}` when it sent none).
     pub(super) arguments: Value,
+    /// What the tool's listing said of it, read at most once per request (`Session::facts_of`).
+    known: tokio::sync::OnceCell<Option<Known>>,
+}
+
+/// What a listing said of a tool, as the stages use it.
+pub(super) struct Known {
+    pub(super) hints: Hints,
+    /// The compiled `inputSchema` (or why it does not compile); `None` when none is listed.
+    pub(super) schema: Option<super::validate::Compiled>,
 }
 
 /// A request that may be dispatched: authorized, and approved where it was held. Only
@@ -86,6 +95,7 @@ impl Session {
             name,
             target,
             arguments,
+            known: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -116,10 +126,7 @@ impl Session {
         let server = self.names.server(*idx);
         // Annotations matter only where they can change the decision.
         let hints = if op.kind == ListKind::Tools && policy.reads_hints(server) {
-            self.tool_facts(&op.name)
-                .await
-                .map(|f| f.hints)
-                .unwrap_or_default()
+            self.facts_of(op).await.map(|k| k.hints).unwrap_or_default()
         } else {
             Hints::default()
         };
@@ -153,9 +160,24 @@ impl Session {
         Ok(authorized)
     }
 
+    /// What the listing said of `op`'s tool, its schema compiled: found once per request, however
+    /// many stages ask.
+    pub(super) async fn facts_of<'o>(self: &Arc<Self>, op: &'o Operation) -> Option<&'o Known> {
+        op.known
+            .get_or_init(|| async {
+                let facts = self.tool_facts(&op.name).await?;
+                Some(Known {
+                    hints: facts.hints,
+                    schema: facts.schema.map(|text| self.gateway.schemas.get(&text)),
+                })
+            })
+            .await
+            .as_ref()
+    }
+
     /// What a tool's listing said of it, listing the tools (every page, up to a bound) when
     /// the name is new.
-    pub(super) async fn tool_facts(self: &Arc<Self>, exposed: &str) -> Option<ToolFacts> {
+    async fn tool_facts(self: &Arc<Self>, exposed: &str) -> Option<ToolFacts> {
         /// Pages read to find one tool: enough for any real server, bounded for a hostile one.
         const MAX_PAGES: usize = 50;
         if let Some(f) = self.tools.lock().get(exposed) {

@@ -84,11 +84,9 @@ impl Session {
         let server = self.names.server(*idx);
         let urls = match op.kind {
             ListKind::Tools => {
-                let schema = match self.tool_facts(&op.name).await.and_then(|f| f.schema) {
-                    Some(text) => self.gateway.schemas.get(&text).ok(),
-                    None => None,
-                };
-                urls_in(&op.arguments, schema.as_ref().map(|s| s.schema()))
+                let known = self.facts_of(op).await;
+                let schema = known.and_then(|k| k.schema.as_ref()?.as_ref().ok());
+                urls_in(&op.arguments, schema.map(|s| s.schema()))
             }
             // A prompt's arguments are strings the server may fetch too; without a schema only
             // network URLs are taken as ones (a prompt may well be given a resource URI).

@@ -39,16 +39,10 @@ impl Session {
         let Some(raw) = response.result.as_deref() else {
             return self.inspect_error(named, response);
         };
-        let Some(id) = response.id.clone() else {
-            return response;
-        };
-        let Ok(mut result) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
-            // What cannot be read cannot be cleared (nested past the parser's limit, say).
-            return blocked(
-                id,
-                "blocked: the answer could not be inspected".into(),
-                json!({}),
-            );
+        let (id, mut result) = match read_result(&response, raw) {
+            Some(Ok(read)) => read,
+            Some(Err(refused)) => return refused,
+            None => return response,
         };
         // moat's own sealed state (and a server's) is opaque: it must come back unchanged.
         let state = result.remove("requestState");
@@ -101,14 +95,7 @@ impl Session {
         if let Some(state) = state {
             result.insert("requestState".into(), state);
         }
-        match serde_json::value::to_raw_value(&result) {
-            Ok(raw) => Response::result(id, raw),
-            // A result that parsed always serialises; refusing is the safe answer regardless.
-            Err(e) => Response::error(
-                Some(id),
-                &ErrorObject::new(codes::INTERNAL_ERROR, format!("inspection failed: {e}")),
-            ),
-        }
+        answer_with(id, &result)
     }
 
     /// An error answer's `message` and `data` (a server's error text can carry a connection
@@ -273,27 +260,15 @@ impl Session {
         let Some(raw) = response.result.as_deref() else {
             return response;
         };
-        let Some(id) = response.id.clone() else {
-            return response;
+        let (id, mut map) = match read_result(&response, raw) {
+            Some(Ok(read)) => read,
+            Some(Err(refused)) => return refused,
+            None => return response,
         };
-        let Ok(mut map) = serde_json::from_str::<Map<String, Value>>(raw.get()) else {
-            return blocked(
-                id,
-                "blocked: the answer could not be inspected".into(),
-                json!({}),
-            );
-        };
-        let server = self.names.server(idx);
-        match self.scan(
-            "sampling/createMessage result",
-            Some((server, "")),
-            &mut map,
-        ) {
+        let place = "sampling/createMessage result";
+        match self.scan(place, Some((self.names.server(idx), "")), &mut map) {
             Err((message, data)) => blocked(id, message, data),
-            Ok(outcome) if outcome.changed => match serde_json::value::to_raw_value(&map) {
-                Ok(raw) => Response::result(id, raw),
-                Err(e) => blocked(id, format!("inspection failed: {e}"), json!({})),
-            },
+            Ok(outcome) if outcome.changed => answer_with(id, &map),
             Ok(_) => response,
         }
     }
@@ -474,6 +449,39 @@ fn blocked_classes(found: &Outcome) -> Vec<&str> {
         .filter(|(_, action)| *action == "block")
         .map(|(class, _)| class.as_str())
         .collect()
+}
+
+/// The id to answer under, and the result as an object.
+type ReadResult = (moat_proto::Id, Map<String, Value>);
+
+/// A response's result (`raw`) as an object to inspect, with the id to answer under; `None`
+/// when there is no id to answer; `Some(Err)` (the refusal) when the result cannot be read:
+/// what cannot be read cannot be cleared (nested past the parser's limit, say).
+fn read_result(
+    response: &Response,
+    raw: &moat_proto::RawValue,
+) -> Option<Result<ReadResult, Response>> {
+    let id = response.id.clone()?;
+    Some(match serde_json::from_str(raw.get()) {
+        Ok(map) => Ok((id, map)),
+        Err(_) => Err(blocked(
+            id,
+            "blocked: the answer could not be inspected".into(),
+            json!({}),
+        )),
+    })
+}
+
+/// The answer carrying an inspected `result`.
+fn answer_with(id: moat_proto::Id, result: &Map<String, Value>) -> Response {
+    match serde_json::value::to_raw_value(result) {
+        Ok(raw) => Response::result(id, raw),
+        // A result that parsed always serialises; refusing is the safe answer regardless.
+        Err(e) => Response::error(
+            Some(id),
+            &ErrorObject::new(codes::INTERNAL_ERROR, format!("inspection failed: {e}")),
+        ),
+    }
 }
 
 fn blocked(id: moat_proto::Id, message: String, data: Value) -> Response {

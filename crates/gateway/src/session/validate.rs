@@ -23,7 +23,7 @@ use crate::federation::lists::ListKind;
 #[derive(Default)]
 pub(crate) struct SchemaCache(Mutex<HashMap<Arc<str>, Compiled>>);
 
-type Compiled = Result<Arc<ArgumentSchema>, Arc<str>>;
+pub(super) type Compiled = Result<Arc<ArgumentSchema>, Arc<str>>;
 
 /// Beyond this many distinct schemas the cache starts over (a server that changes its schemas
 /// on every listing cannot grow it without bound).
@@ -74,7 +74,7 @@ impl Session {
         // answers an unknown tool (with one server every name resolves, so dispatch would not).
         // A server that cannot be reached is left to dispatch, which fails with its reason:
         // nothing reaches that server either way.
-        let Some(facts) = self.tool_facts(&op.name).await else {
+        let Some(known) = self.facts_of(op).await else {
             if mode == SchemaMode::Log || self.slots[*idx].live(self).await.is_err() {
                 return Ok(());
             }
@@ -82,25 +82,23 @@ impl Session {
                 ErrorObject::new(codes::INVALID_PARAMS, format!("unknown tool: {}", op.name));
             return Err(Refused::answer(Response::error(Some(id.clone()), &error)));
         };
-        let violations = match facts.schema {
+        let violations = match &known.schema {
             None => {
                 vec!["the tool lists no inputSchema, so its arguments cannot be checked".to_owned()]
             }
-            Some(text) => match self.gateway.schemas.get(&text) {
-                Err(why) => vec![why.to_string()],
-                Ok(schema) => {
-                    let strict = config
-                        .guard
-                        .strict
-                        .iter()
-                        .any(|p| moat_policy::matches_tool(p, server, original));
-                    schema
-                        .check(&op.arguments, strict)
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect()
-                }
-            },
+            Some(Err(why)) => vec![why.to_string()],
+            Some(Ok(schema)) => {
+                let strict = config
+                    .guard
+                    .strict
+                    .iter()
+                    .any(|p| moat_policy::matches_tool(p, server, original));
+                schema
+                    .check(&op.arguments, strict)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            }
         };
         if violations.is_empty() {
             return Ok(());
