@@ -14,6 +14,7 @@ mod backend;
 
 mod agents;
 mod approvals;
+mod catalog;
 mod clients;
 pub mod clock;
 mod consents;
@@ -29,6 +30,9 @@ mod tool_consents;
 
 pub use agents::{Admission, Agent, AgentStatus, Agents, NewAgent};
 pub use approvals::{Approval, ApprovalChannel, ApprovalStatus, Approvals, NewApproval, Verdict};
+pub use catalog::{
+    Catalog, CatalogEntry, CatalogEvent, CatalogServer, EntryDecision, ServerRecord, Sighting,
+};
 pub use clients::{Clients, GrantType, NewOAuthClient, OAuthClient};
 pub use consents::{Consent, Consents, NewConsent};
 pub use error::StoreError;

@@ -210,6 +210,11 @@ impl Store {
         Approvals::new(self)
     }
 
+    /// The catalog of servers and their pinned definitions.
+    pub fn catalog(&self) -> crate::Catalog<'_> {
+        crate::Catalog::new(self)
+    }
+
     /// Standing consents of users to agents' use of tools.
     pub fn tool_consents(&self) -> ToolConsents<'_> {
         ToolConsents::new(self)

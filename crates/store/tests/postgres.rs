@@ -122,7 +122,7 @@ async fn tables_live_in_the_test_schema() {
         .fetch_one(&mut admin)
         .await
         .expect("count");
-        assert_eq!(count, 10, "nine tables and _sqlx_migrations in {schema}");
+        assert_eq!(count, 13, "twelve tables and _sqlx_migrations in {schema}");
         db
     })
     .await;

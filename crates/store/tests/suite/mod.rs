@@ -3,6 +3,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod approvals;
+pub(crate) mod catalog;
 pub(crate) mod clients;
 pub(crate) mod consents;
 pub(crate) mod keys;
@@ -82,6 +83,14 @@ macro_rules! for_each_case {
         $case!(
             tool_consents_cover_and_lapse,
             approvals::standing_consents_cover_and_lapse
+        );
+        $case!(
+            catalog_pin_quarantine_and_reapprove,
+            catalog::pin_quarantine_and_reapprove
+        );
+        $case!(
+            catalog_auto_approval_suspension_and_unknowns,
+            catalog::auto_approval_suspension_and_unknowns
         );
         $case!(
             revocations_revoke_follow_and_purge,
