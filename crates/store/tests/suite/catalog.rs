@@ -35,26 +35,26 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     let registered = catalog
         .register_server(&server("crm-server --port 1"))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(registered.status, ServerStatus::Pending);
     // Registering again with the same facts writes nothing; with a new address, updates.
-    let before = catalog.last_seq().await.unwrap();
+    let before = catalog.last_seq().await.expect("store call");
     catalog
         .register_server(&server("crm-server --port 1"))
         .await
-        .unwrap();
-    assert_eq!(catalog.last_seq().await.unwrap(), before);
+        .expect("store call");
+    assert_eq!(catalog.last_seq().await.expect("store call"), before);
     let updated = catalog
         .register_server(&server("crm-server --port 2"))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(updated.address, "crm-server --port 2");
-    assert!(catalog.last_seq().await.unwrap() > before);
+    assert!(catalog.last_seq().await.expect("store call") > before);
 
     let new = catalog
         .record(&seen("h1", None, EntryStatus::Pending))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(
         (new.status, new.approved_sha256.as_deref()),
         (EntryStatus::Pending, None)
@@ -63,7 +63,7 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     let again = catalog
         .record(&seen("h1", None, EntryStatus::Approved))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(again.status, EntryStatus::Pending);
 
     let approve = EntryDecision {
@@ -75,14 +75,14 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     let approved = catalog
         .decide("crm", Kind::Tool, "refund", &approve)
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(approved.status, EntryStatus::Approved);
     assert_eq!(approved.approved_sha256.as_deref(), Some("h1"));
 
     let changed = catalog
         .record(&seen("h2", Some("h1"), EntryStatus::Quarantined))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(changed.status, EntryStatus::Quarantined);
     assert_eq!(
         (changed.sha256.as_str(), changed.approved_sha256.as_deref()),
@@ -93,7 +93,7 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     let late = catalog
         .record(&seen("h3", Some("h1"), EntryStatus::Quarantined))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(late.sha256, "h2");
 
     // Approving what was reviewed before the change is refused.
@@ -109,7 +109,7 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     let released = catalog
         .decide("crm", Kind::Tool, "refund", &reapprove)
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(
         (released.status, released.approved_sha256.as_deref()),
         (EntryStatus::Approved, Some("h2"))
@@ -118,25 +118,28 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     catalog
         .mark_removed("crm", Kind::Tool, "refund")
         .await
-        .unwrap();
+        .expect("store call");
     catalog
         .mark_removed("crm", Kind::Tool, "refund")
         .await
-        .unwrap();
+        .expect("store call");
     assert!(
         catalog
             .entry("crm", Kind::Tool, "refund")
             .await
-            .unwrap()
+            .expect("store call")
             .removed_at
             .is_some()
     );
-    catalog.touch("crm", Kind::Tool, &["refund"]).await.unwrap();
+    catalog
+        .touch("crm", Kind::Tool, &["refund"])
+        .await
+        .expect("store call");
     assert!(
         catalog
             .entry("crm", Kind::Tool, "refund")
             .await
-            .unwrap()
+            .expect("store call")
             .removed_at
             .is_none()
     );
@@ -144,7 +147,7 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
     let events: Vec<String> = catalog
         .history("crm", Some((Kind::Tool, "refund")))
         .await
-        .unwrap()
+        .expect("store call")
         .into_iter()
         .map(|e| format!("{}:{}", e.event, e.status))
         .collect();
@@ -158,7 +161,7 @@ pub(crate) async fn pin_quarantine_and_reapprove(db: &Db) {
             "removed:"
         ]
     );
-    let whole = catalog.history("crm", None).await.unwrap();
+    let whole = catalog.history("crm", None).await.expect("store call");
     assert_eq!(whole.first().map(|e| e.event.as_str()), Some("registered"));
     assert!(whole.windows(2).all(|w| w[0].seq < w[1].seq));
 }
@@ -169,11 +172,11 @@ pub(crate) async fn auto_approval_suspension_and_unknowns(db: &Db) {
     catalog
         .register_server(&server("crm-server"))
         .await
-        .unwrap();
+        .expect("store call");
     let auto = catalog
         .record(&seen("h1", None, EntryStatus::Approved))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(
         (auto.approved_sha256.as_deref(), auto.decided_by.as_deref()),
         (Some("h1"), Some("auto"))
@@ -188,7 +191,7 @@ pub(crate) async fn auto_approval_suspension_and_unknowns(db: &Db) {
         catalog
             .decide("crm", Kind::Tool, "refund", &reject)
             .await
-            .unwrap()
+            .expect("store call")
             .status,
         EntryStatus::Rejected
     );
@@ -196,17 +199,20 @@ pub(crate) async fn auto_approval_suspension_and_unknowns(db: &Db) {
     let suspended = catalog
         .set_server_status("crm", ServerStatus::Suspended, "cli:ops", Some("incident"))
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(
         (suspended.status, suspended.reason.as_deref()),
         (ServerStatus::Suspended, Some("incident"))
     );
-    catalog.pin_launch("crm", "ab12", "moat").await.unwrap();
+    catalog
+        .pin_launch("crm", "ab12", "moat")
+        .await
+        .expect("store call");
     assert_eq!(
         catalog
             .server("crm")
             .await
-            .unwrap()
+            .expect("store call")
             .launch_sha256
             .as_deref(),
         Some("ab12")
@@ -226,7 +232,21 @@ pub(crate) async fn auto_approval_suspension_and_unknowns(db: &Db) {
         catalog.decide("crm", Kind::Prompt, "refund", &reject).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert_eq!(catalog.entries(Some("crm")).await.unwrap().len(), 1);
-    assert_eq!(catalog.entries(Some("other")).await.unwrap().len(), 0);
-    assert_eq!(catalog.servers().await.unwrap().len(), 1);
+    assert_eq!(
+        catalog
+            .entries(Some("crm"))
+            .await
+            .expect("store call")
+            .len(),
+        1
+    );
+    assert_eq!(
+        catalog
+            .entries(Some("other"))
+            .await
+            .expect("store call")
+            .len(),
+        0
+    );
+    assert_eq!(catalog.servers().await.expect("store call").len(), 1);
 }
