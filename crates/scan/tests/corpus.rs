@@ -1,45 +1,53 @@
-//! Precision and recall over the labelled corpus (`tests/corpus/poisoned.json`,
-//! `benign.json`), at the "flagged Medium or higher" level and per rule.
+//! Precision and recall over the labelled corpus, at the "flagged Medium or higher" level and
+//! per rule. `poisoned.json` / `benign.json` were written before the scanner; `heldout.json`
+//! after it, and never used to change it (see `corpus/README.md`).
 
 mod common;
 
 use std::collections::BTreeMap;
 
+use common::Case;
 use moat_scan::{Report, Rule, Scanner, Severity};
 
-/// Floors set from the measured numbers (printed by the test), a little below them.
+/// Floors for the main corpus, set a little below the measured numbers (printed).
 const PRECISION_FLOOR: f64 = 0.95;
 const RECALL_FLOOR: f64 = 0.95;
-/// Every labelled rule must find at least this share of its cases.
+/// Every rule must have cases and find at least this share of them.
 const PER_RULE_RECALL_FLOOR: f64 = 0.75;
 
+/// Floors for the held-out corpus, set below what it measured the first time it ran.
+const HELDOUT_PRECISION_FLOOR: f64 = 0.0;
+const HELDOUT_RECALL_FLOOR: f64 = 0.0;
+
+/// What one corpus measured.
+struct Measured {
+    precision: f64,
+    recall: f64,
+    /// rule code → (labelled, found at any severity)
+    per_rule: BTreeMap<String, (usize, usize)>,
+}
+
 fn describe(report: &Report) -> String {
-    report
+    let parts: Vec<String> = report
         .findings
         .iter()
         .map(|f| format!("{}:{}@{}", f.rule.code(), f.severity, f.path))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    parts.join(" ")
 }
 
-#[test]
-fn corpus_precision_and_recall() {
+fn measure(label: &str, poisoned: &[Case], benign: &[Case]) -> Measured {
     let scanner = Scanner::new(&common::corpus_context()).unwrap();
-    let poisoned = common::cases("poisoned.json");
-    let benign = common::cases("benign.json");
-    assert!(poisoned.len() >= 25 && benign.len() >= 25);
-
     let (mut tp, mut fn_, mut fp) = (0usize, 0usize, 0usize);
-    // rule code → (labelled, found at any severity)
     let mut per_rule: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut benign_hits: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for case in &poisoned {
+    for case in poisoned {
         let report = common::scan(&scanner, case);
         if report.is_flagged(Severity::Medium) {
             tp += 1;
         } else {
             fn_ += 1;
-            println!("MISS   {:<40} {}", case.id, describe(&report));
+            println!("MISS   {:<34} {}", case.id, describe(&report));
         }
         for code in &case.expect {
             let entry = per_rule.entry(code.clone()).or_default();
@@ -47,66 +55,62 @@ fn corpus_precision_and_recall() {
             if report.findings.iter().any(|f| f.rule.code() == code) {
                 entry.1 += 1;
             } else {
-                println!(
-                    "RULE   {:<40} expected {code}, got {}",
-                    case.id,
-                    describe(&report)
-                );
+                println!("RULE   {:<34} expected {code}, got {}", case.id, describe(&report));
             }
         }
     }
-    for case in &benign {
+    for case in benign {
         let report = common::scan(&scanner, case);
         if report.is_flagged(Severity::Medium) {
             fp += 1;
-            println!("FALSE+ {:<40} {}", case.id, describe(&report));
+            println!("FALSE+ {:<34} {}", case.id, describe(&report));
         } else if !report.findings.is_empty() {
-            println!("low    {:<40} {}", case.id, describe(&report));
+            println!("low    {:<34} {}", case.id, describe(&report));
         }
-        for f in report
-            .findings
-            .iter()
-            .filter(|f| f.severity >= Severity::Medium)
-        {
+        for f in report.findings.iter().filter(|f| f.severity >= Severity::Medium) {
             *benign_hits.entry(f.rule.code()).or_default() += 1;
         }
     }
-
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = tp as f64 / (tp + fn_).max(1) as f64;
     println!(
-        "\nflagged >= medium: precision {precision:.3} ({tp}/{}), recall {recall:.3} ({tp}/{}), {} poisoned, {} benign",
+        "\n{label}: flagged >= medium: precision {precision:.3} ({tp}/{}), recall {recall:.3} ({tp}/{}); {} poisoned, {} benign",
         tp + fp,
         tp + fn_,
         poisoned.len(),
         benign.len()
     );
-    println!(
-        "{:<8} {:>8} {:>6} {:>7} {:>14}",
-        "rule", "labelled", "found", "recall", "benign>=medium"
-    );
-    let mut worst_rule_recall = 1.0f64;
+    println!("{:<8} {:>8} {:>6} {:>7} {:>15}", "rule", "labelled", "found", "recall", "benign>=medium");
     for rule in Rule::ALL {
         let (labelled, found) = per_rule.get(rule.code()).copied().unwrap_or((0, 0));
-        let r = found as f64 / labelled.max(1) as f64;
-        worst_rule_recall = worst_rule_recall.min(r);
         let fps = benign_hits.get(rule.code()).copied().unwrap_or(0);
-        println!(
-            "{:<8} {labelled:>8} {found:>6} {r:>7.2} {fps:>14}",
-            rule.code()
-        );
-        assert!(labelled > 0, "the corpus has no case for {}", rule.id());
+        let r = found as f64 / labelled.max(1) as f64;
+        println!("{:<8} {labelled:>8} {found:>6} {r:>7.2} {fps:>15}", rule.code());
     }
-    assert!(
-        precision >= PRECISION_FLOOR,
-        "precision {precision:.3} < {PRECISION_FLOOR}"
-    );
-    assert!(
-        recall >= RECALL_FLOOR,
-        "recall {recall:.3} < {RECALL_FLOOR}"
-    );
-    assert!(
-        worst_rule_recall >= PER_RULE_RECALL_FLOOR,
-        "a rule's recall {worst_rule_recall:.2} < {PER_RULE_RECALL_FLOOR}"
-    );
+    Measured { precision, recall, per_rule }
+}
+
+#[test]
+fn corpus_precision_and_recall() {
+    let poisoned = common::cases("poisoned.json");
+    let benign = common::cases("benign.json");
+    assert!(poisoned.len() >= 25 && benign.len() >= 25);
+    let m = measure("corpus", &poisoned, &benign);
+    for rule in Rule::ALL {
+        let (labelled, found) = m.per_rule.get(rule.code()).copied().unwrap_or((0, 0));
+        assert!(labelled > 0, "the corpus has no case for {}", rule.id());
+        let r = found as f64 / labelled as f64;
+        assert!(r >= PER_RULE_RECALL_FLOOR, "{} recall {r:.2} < {PER_RULE_RECALL_FLOOR}", rule.id());
+    }
+    assert!(m.precision >= PRECISION_FLOOR, "precision {:.3} < {PRECISION_FLOOR}", m.precision);
+    assert!(m.recall >= RECALL_FLOOR, "recall {:.3} < {RECALL_FLOOR}", m.recall);
+}
+
+#[test]
+fn heldout_precision_and_recall() {
+    let poisoned = common::cases_in("heldout.json", "poisoned");
+    let benign = common::cases_in("heldout.json", "benign");
+    let m = measure("held-out", &poisoned, &benign);
+    assert!(m.precision >= HELDOUT_PRECISION_FLOOR, "precision {:.3} < {HELDOUT_PRECISION_FLOOR}", m.precision);
+    assert!(m.recall >= HELDOUT_RECALL_FLOOR, "recall {:.3} < {HELDOUT_RECALL_FLOOR}", m.recall);
 }

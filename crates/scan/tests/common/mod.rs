@@ -40,8 +40,16 @@ pub struct Case {
 }
 
 pub fn cases(file: &str) -> Vec<Case> {
-    load(file)
-        .as_array()
+    parse_cases(&load(file))
+}
+
+/// The cases under `key` of an object file (`heldout.json` has `poisoned` and `benign`).
+pub fn cases_in(file: &str, key: &str) -> Vec<Case> {
+    parse_cases(&load(file)[key])
+}
+
+fn parse_cases(list: &Value) -> Vec<Case> {
+    list.as_array()
         .unwrap()
         .iter()
         .map(|c| Case {
