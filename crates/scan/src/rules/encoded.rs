@@ -44,60 +44,56 @@ impl Encoded {
     pub(crate) fn check(&self, text: &str, prose: &Prose, out: &mut Vec<Hit>) {
         let mut best: Option<Hit> = None;
         for m in self.runs.find_iter(text).take(RUN_LIMIT) {
-            let run = m.as_str();
             if inside_url(text, m.start()) {
                 continue;
             }
-            let Some((kind, payload)) = decode(run) else {
+            let Some((kind, payload)) = decode(m.as_str()) else {
                 continue;
             };
-            let hit = match payload {
-                Payload::Text(decoded) => {
-                    let mut inner = Vec::new();
-                    prose.check(&decoded, &mut inner);
-                    let says = inner
-                        .iter()
-                        .filter(|h| h.severity >= Severity::Medium)
-                        .map(|h| h.rule.code())
-                        .collect::<Vec<_>>();
-                    let shown: String = decoded.chars().take(60).collect();
-                    if says.is_empty() {
-                        Hit::new(
-                            Rule::EncodedPayload,
-                            Severity::Medium,
-                            m.range(),
-                            format!(
-                                "{kind} that decodes to text: \"{}\"",
-                                crate::evidence::visible(&shown)
-                            ),
-                        )
-                    } else {
-                        Hit::new(
-                            Rule::EncodedPayload,
-                            Severity::High,
-                            m.range(),
-                            format!(
-                                "{kind} that decodes to instructions ({}): \"{}\"",
-                                says.join(", "),
-                                crate::evidence::visible(&shown)
-                            ),
-                        )
-                    }
-                }
-                Payload::Bytes if kind == "base64 run" || kind == "data: URI" => Hit::new(
-                    Rule::EncodedPayload,
-                    Severity::Low,
-                    m.range(),
-                    format!("{kind} of binary data"),
-                ),
-                Payload::Bytes => continue,
+            let Some((severity, message)) = grade(kind, payload, prose) else {
+                continue;
             };
-            if best.as_ref().is_none_or(|b| hit.severity > b.severity) {
-                best = Some(hit);
+            if best.as_ref().is_none_or(|b| severity > b.severity) {
+                best = Some(Hit::new(Rule::EncodedPayload, severity, m.range(), message));
             }
         }
         out.extend(best);
     }
+}
+
+/// How bad a decoded run is: instructions high, words medium, JSON data and binary base64
+/// low; binary hex (hashes, ids) nothing.
+fn grade(kind: &str, payload: Payload, prose: &Prose) -> Option<(Severity, String)> {
+    let decoded = match payload {
+        Payload::Text(decoded) => decoded,
+        Payload::Bytes if kind == BASE64_RUN || kind == DATA_URI => {
+            return Some((Severity::Low, format!("{kind} of binary data")));
+        }
+        Payload::Bytes => return None,
+    };
+    let mut inner = Vec::new();
+    prose.check(&decoded, &mut inner);
+    let says: Vec<&str> = inner
+        .iter()
+        .filter(|h| h.severity >= Severity::Medium)
+        .map(|h| h.rule.code())
+        .collect();
+    let shown = crate::evidence::visible(&decoded.chars().take(60).collect::<String>());
+    Some(if !says.is_empty() {
+        let codes = says.join(", ");
+        (
+            Severity::High,
+            format!("{kind} that decodes to instructions ({codes}): \"{shown}\""),
+        )
+    } else if is_json_like(&decoded) {
+        // JWT segments and other encoded JSON: data, not words for the model.
+        (Severity::Low, format!("{kind} that decodes to JSON data"))
+    } else {
+        (
+            Severity::Medium,
+            format!("{kind} that decodes to text: \"{shown}\""),
+        )
+    })
 }
 
 /// Whether the run at `at` is part of a URL (a path segment, not a payload).
@@ -107,10 +103,22 @@ fn inside_url(text: &str, at: usize) -> bool {
     token.contains("://") && !token.contains("data:")
 }
 
+const BASE64_RUN: &str = "base64 run";
+const DATA_URI: &str = "data: URI";
+
 /// The kind of run and what it decodes to, or `None` when it is not an encoding after all.
 fn decode(run: &str) -> Option<(&'static str, Payload)> {
+    let (kind, bytes) = decode_bytes(run)?;
+    let payload = match String::from_utf8(bytes) {
+        Ok(s) if is_readable(&s) => Payload::Text(s),
+        _ => Payload::Bytes,
+    };
+    Some((kind, payload))
+}
+
+fn decode_bytes(run: &str) -> Option<(&'static str, Vec<u8>)> {
     let lower = run.to_ascii_lowercase();
-    let (kind, bytes) = if let Some(rest) = lower.strip_prefix("data:") {
+    Some(if let Some(rest) = lower.strip_prefix("data:") {
         let (meta, data) = rest.split_once(',')?;
         let data = &run[run.len() - data.len()..];
         let bytes = if meta.ends_with(";base64") {
@@ -118,58 +126,51 @@ fn decode(run: &str) -> Option<(&'static str, Payload)> {
         } else {
             percent(data)?
         };
-        ("data: URI", bytes)
+        (DATA_URI, bytes)
     } else if lower.starts_with("\\x") {
-        (
-            "\\x escape run",
-            lower
-                .split("\\x")
-                .filter(|s| !s.is_empty())
-                .map(|h| u8::from_str_radix(h, 16).ok())
-                .collect::<Option<Vec<u8>>>()?,
-        )
+        ("\\x escape run", hex_pairs(&lower.replace("\\x", ""))?)
     } else if lower.starts_with("\\u") {
-        let text: String = lower
-            .split("\\u")
-            .filter(|s| !s.is_empty())
-            .map(|h| u32::from_str_radix(h, 16).ok().and_then(char::from_u32))
-            .collect::<Option<String>>()?;
+        let text = code_points(lower.split("\\u"), 16)?;
         ("\\u escape run", text.into_bytes())
     } else if lower.starts_with('%') {
         ("percent-encoded run", percent(run)?)
     } else if lower.starts_with("&#") {
-        let text: String = lower
+        let hex = lower.starts_with("&#x");
+        let digits = lower
             .split(';')
-            .filter(|s| !s.is_empty())
-            .map(|e| {
-                let e = e.trim_start_matches("&#");
-                let v = match e.strip_prefix('x') {
-                    Some(h) => u32::from_str_radix(h, 16).ok(),
-                    None => e.parse().ok(),
-                };
-                v.and_then(char::from_u32)
-            })
-            .collect::<Option<String>>()?;
+            .map(|e| e.trim_start_matches("&#").trim_start_matches('x'));
+        let text = code_points(digits, if hex { 16 } else { 10 })?;
         ("HTML entity run", text.into_bytes())
     } else if run.len().is_multiple_of(2) && run.bytes().all(|b| b.is_ascii_hexdigit()) {
-        (
-            "hex run",
-            (0..run.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&run[i..i + 2], 16).ok())
-                .collect::<Option<Vec<u8>>>()?,
-        )
+        ("hex run", hex_pairs(run)?)
+    } else if looks_base64(run) {
+        (BASE64_RUN, base64_bytes(run)?)
     } else {
-        if !looks_base64(run) {
-            return None;
-        }
-        ("base64 run", base64_bytes(run)?)
-    };
-    let payload = match String::from_utf8(bytes) {
-        Ok(s) if is_readable(&s) => Payload::Text(s),
-        _ => Payload::Bytes,
-    };
-    Some((kind, payload))
+        return None;
+    })
+}
+
+fn hex_pairs(hex: &str) -> Option<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect()
+}
+
+fn code_points<'a>(numbers: impl Iterator<Item = &'a str>, radix: u32) -> Option<String> {
+    numbers
+        .filter(|s| !s.is_empty())
+        .map(|n| u32::from_str_radix(n, radix).ok().and_then(char::from_u32))
+        .collect()
+}
+
+/// Decoded text that is a JSON object or array (a JWT header or claims, a config blob).
+fn is_json_like(decoded: &str) -> bool {
+    let t = decoded.trim_start();
+    t.starts_with('{') || t.starts_with('[')
 }
 
 /// Mixed case and a digit: an encoding, not a long word or a path.

@@ -14,7 +14,7 @@ const TO_DESTINATION: &str = r"\b(?:send|sends|post|posts|upload|uploads|forward
 const INTO_ARGUMENT: &str = r"\b(?:pass|include|put|add|append|insert|embed|place|attach|copy|provide|send|write)\b(?:[^.!?\n]|[.!?]\S){0,80}?(?:\b(?:its|their|the\s+full|the\s+entire|the\s+complete|all)\s+contents?\b|\bcontents?\s+of\b|\b(?:full\s+|entire\s+|whole\s+)?(?:conversation|chat\s+history|transcript|system\s+prompt)\b|\b(?:previous|prior|earlier|all|every|user'?s|past)\s+(?:\w+\s+)?messages\b|\b(?:api\s+)?keys\b|\bcredentials\b|\bsecrets\b|\bpasswords\b|\btokens\b|\benvironment\s+variables\b)(?:[^.!?\n]|[.!?]\S){0,80}?\b(?:as|in|into|inside|within|to)\s+(?:the\s+|this\s+tool's\s+|its\s+)?(?:`[\w-]+`|'[\w-]+'|\x22[\w-]+\x22|[\w-]+\s+(?:argument|parameter|param|field|property|input))";
 
 /// An image or link whose URL carries a slot for the model to fill with data.
-const RENDERED: &str = r"!?\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*[?&/][\w.-]*=?(?:\{|<|\$|%7b|\[)";
+const RENDERED: &str = r"!?\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*[?&/][\w.-]*=?(?:\{|<|\$|%7b|\[|(?-i:[A-Z][A-Z0-9]*_[A-Z0-9_]+\b))";
 
 #[derive(Debug)]
 pub(crate) struct Exfil {

@@ -5,7 +5,7 @@ use regex::Regex;
 use super::{Hit, pattern};
 use crate::{Rule, Severity};
 
-const SECRECY: &str = r"\b(?:do\s+not|don't|dont|never|must\s+not|should\s+not|shouldn't)\s+(?:\w+\s+)?(?:tell|inform|notify|alert|mention|reveal|disclose|show|say|let)\b(?:[^.!?\n]|[.!?]\S){0,80}?\b(?:user|users|human|anyone|operator)\b|\b(?:do\s+not|don't|dont|never)\s+mention\s+(?:this|that|it|the)\b|\bwithout\s+(?:informing|telling|notifying|alerting|asking|letting|showing)\s+(?:the\s+)?(?:user|human|them|anyone)\b|\bsilently\s+(?:send|copy|forward|upload|post|read|include|add|append|call|invoke|run|delete|store|log|record|transmit|share|collect)\b|\bkeep\s+(?:this|it|these\s+instructions)\s+(?:secret|hidden|confidential|between\s+us)\b|\bthe\s+user\s+(?:must|should|need)\s+not\s+(?:know|see|be\s+told|find\s+out|notice)\b|\bhide\s+(?:this|it)\s+from\s+the\s+user\b";
+const SECRECY: &str = r"\b(?:do\s+not|don't|dont|never|must\s+not|should\s+not|shouldn't)\s+(?:\w+\s+)?(?:tell|inform|notify|alert|mention|reveal|disclose|show|say|let)\b(?:[^.!?\n]|[.!?]\S){0,80}?\b(?:user|users|human|anyone|operator)\b|\b(?:do\s+not|don't|dont|never)\s+mention\s+(?:this|that|it|the)\b|\bwithout\s+(?:informing|telling|notifying|alerting|asking|letting|showing)\s+(?:the\s+)?(?:user|human|them|anyone)\b|\b(?:silently|quietly|secretly|covertly|discreetly)\s+(?:send|copy|forward|upload|post|read|include|add|append|call|invoke|run|delete|store|log|record|transmit|share|collect)\b|\bkeep\s+(?:this|it|these\s+instructions)\s+(?:secret|hidden|confidential|between\s+us)\b|\bthe\s+user\s+(?:must|should|need)\s+not\s+(?:know|see|be\s+told|find\s+out|notice)\b|\bhide\s+(?:this|it)\s+from\s+the\s+user\b";
 
 #[derive(Debug)]
 pub(crate) struct Secrecy {

@@ -14,7 +14,7 @@ use crate::{Rule, Severity};
 const FILES: &str = r"~/\.ssh(?:/[\w.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?:\.pub)?|~?/?\.aws/(?:credentials|config)\b|(?:~/)?\.(?:netrc|npmrc|pypirc|pgpass|git-credentials|bash_history|zsh_history)\b|~/\.(?:docker/config\.json|kube/config|gnupg|config/gh/hosts\.yml)|/etc/(?:passwd|shadow|sudoers)\b|(?:^|[\s'`(/])\.env(?:\.local|\.production|\.prod)?\b(?:\.example|\.sample|\.template)?|\bmcp\.json\b|\bclaude_desktop_config\.json\b|~/\.cursor/|\bcredentials\.json\b|\bwallet\.dat\b|/proc/self/environ\b|\bkeychain\b";
 
 /// Verbs that read a file or move its contents.
-const ACCESS: &str = r"\b(?:read|open|cat|load|include|send|pass|post|upload|forward|copy|attach|extract|return|print|dump|provide|share|paste|put|add|append|embed|collect|fetch|access|grab|get)\b";
+const ACCESS: &str = r"\b(?:read|open|cat|load|include|send|pass|post|upload|forward|copy|attach|extract|return|print|dump|provide|share|paste|put|add|append|prepend|embed|collect|fetch|access|grab|get|give|mention|show|look\s+up|contents\s+of)\b";
 
 /// Someone's credentials, as something to hand over.
 const CREDENTIALS: &str = r"\b(?:include|send|pass|forward|upload|post|share|reveal|list|collect|extract|dump|print|return|copy|give)\b(?:[^.!?\n]|[.!?]\S){0,40}?\b(?:the\s+user'?s|your|their|all|every|any)\s+(?:\w+\s+)?(?:api[\s_-]?keys?|access[\s_-]?tokens?|secret[\s_-]?keys?|auth(?:entication)?[\s_-]?tokens?|passwords?|credentials|private[\s_-]?keys?|session\s+(?:cookies|tokens?)|seed\s+phrases?|secrets)\b";
