@@ -29,7 +29,7 @@ pub fn sarif(reports: &[Report], source_uri: Option<&str>) -> String {
                 "ruleId": f.rule.id(),
                 "ruleIndex": rule_index(f.rule),
                 "level": level(f.severity),
-                "message": { "text": format!("{}: {} (evidence: {})", report.name, f.message, f.evidence) },
+                "message": { "text": format!("{}: {} (evidence: {})", crate::evidence::visible(&report.name), f.message, f.evidence) },
                 "locations": [location],
                 "properties": { "severity": f.severity.as_str(), "path": f.path, "evidence": f.evidence },
             }));

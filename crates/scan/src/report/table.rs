@@ -14,7 +14,7 @@ pub fn table(reports: &[Report]) -> String {
             rows.push([
                 f.severity.as_str().to_uppercase(),
                 f.rule.id().to_owned(),
-                report.name.clone(),
+                crate::evidence::visible(&report.name),
                 f.path.clone(),
                 f.message.clone(),
             ]);

@@ -11,7 +11,7 @@ use super::{Hit, negated, pattern, sentence};
 use crate::{Rule, Severity};
 
 /// Files that hold secrets or other servers' credentials.
-const FILES: &str = r"~/\.ssh(?:/[\w.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?:\.pub)?|~?/?\.aws/(?:credentials|config)\b|(?:~/)?\.(?:netrc|npmrc|pypirc|pgpass|git-credentials|bash_history|zsh_history)\b|~/\.(?:docker/config\.json|kube/config|gnupg|config/gh/hosts\.yml)|/etc/(?:passwd|shadow|sudoers)\b|(?:^|[\s'`(/])\.env(?:\.local|\.production|\.prod)?\b(?:\.example|\.sample|\.template)?|\bmcp\.json\b|\bclaude_desktop_config\.json\b|~/\.cursor/|\bcredentials\.json\b|\bwallet\.dat\b|/proc/self/environ\b|\bkeychain\b";
+const FILES: &str = r"~/\.ssh(?:/[\w.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?:\.pub)?|~?/?\.aws/(?:credentials|config)\b|(?:~/)?\.(?:netrc|npmrc|pypirc|pgpass|git-credentials|bash_history|zsh_history)\b|~/\.(?:docker/config\.json|kube/config|gnupg|config/gh/hosts\.yml)|/etc/(?:passwd|shadow|sudoers)\b|(?:^|[\s'`(/])\.env(?:\.local|\.production|\.prod)?\b(?:\.example|\.sample|\.template)?|\bmcp\.json\b|\bclaude_desktop_config\.json\b|~/\.cursor/[\w./-]*\w|\bcredentials\.json\b|\bwallet\.dat\b|/proc/self/environ\b|\bkeychain\b";
 
 /// Verbs that read a file or move its contents.
 const ACCESS: &str = r"\b(?:read|open|cat|load|include|send|pass|post|upload|forward|copy|attach|extract|return|print|dump|provide|share|paste|put|add|append|prepend|embed|collect|fetch|access|grab|get|give|mention|show|look\s+up|contents\s+of)\b";
