@@ -40,6 +40,17 @@ pub struct RawConfig {
     pub guard: Option<RawGuard>,
     /// Argument size limits, rate limits and quotas.
     pub limits: Option<RawLimits>,
+    /// The catalog of servers and their pinned definitions.
+    pub catalog: Option<RawCatalog>,
+}
+
+/// The catalog.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    /// How often moat lists every server again to compare definitions with their pins, e.g.
+    /// `5m` (default).
+    pub refresh: Option<String>,
 }
 
 /// Limits on calls.
@@ -409,6 +420,14 @@ pub struct RawUpstream {
     pub oauth: Option<RawUpstreamOAuth>,
     /// Requests in flight to this server at once (default: unlimited).
     pub max_concurrency: Option<u32>,
+    /// How its new tools, prompts and resource templates are vetted: `required` (an operator
+    /// approves each; the default), `auto` (approved unless the poisoning scan flags them) or
+    /// `read_only` (as `auto` for read-only tools of a trusted server, prompts and templates).
+    pub approval: Option<String>,
+    /// Who owns the server (recorded in the catalog).
+    pub owner: Option<String>,
+    /// What the server is for (recorded in the catalog).
+    pub description: Option<String>,
 }
 
 /// OAuth client credentials moat uses towards an upstream (RFC 6749 §4.4).
@@ -488,6 +507,9 @@ impl RawUpstream {
                 "{spec:?} is not an upstream: use http(s)://URL, sse:URL, 'stdio:COMMAND ARGS…' or builtin:NAME"
             ));
         }
+        // Whoever names a server on the command line vouches for it: its definitions are
+        // approved as first seen, and still pinned.
+        up.approval = Some("auto".to_owned());
         Ok(up)
     }
 }

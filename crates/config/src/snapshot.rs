@@ -107,7 +107,12 @@ pub struct Config {
     pub guard: GuardConfig,
     /// Argument bounds, rate limits and quotas.
     pub limits: LimitsConfig,
+    /// How often every server is listed again to compare its definitions with their pins.
+    pub catalog_refresh: std::time::Duration,
 }
+
+/// Default [`Config::catalog_refresh`].
+const DEFAULT_CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Config {
     /// Reads and validates a file.
@@ -221,6 +226,16 @@ impl Config {
             .transpose()?;
         let guard = GuardConfig::from_raw(raw.guard.unwrap_or_default())?;
         let limits = LimitsConfig::from_raw(raw.limits.unwrap_or_default())?;
+        let catalog_refresh = match raw.catalog.and_then(|c| c.refresh) {
+            None => DEFAULT_CATALOG_REFRESH,
+            Some(text) => {
+                let every = crate::upstream::parse_duration(&text, "catalog.refresh")?;
+                if every < std::time::Duration::from_secs(1) {
+                    return Err(ConfigError::new("catalog.refresh", "must be at least 1s"));
+                }
+                every
+            }
+        };
         let store = raw.store;
         if let Some(url) = &store
             && !(url.starts_with("sqlite:")
@@ -258,6 +273,7 @@ impl Config {
             policy,
             guard,
             limits,
+            catalog_refresh,
         })
     }
 }

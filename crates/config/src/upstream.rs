@@ -94,6 +94,12 @@ pub struct UpstreamConfig {
     pub oauth: Option<UpstreamOAuth>,
     /// Requests in flight to this server at once; more wait (up to `timeout`).
     pub max_concurrency: Option<std::num::NonZeroU32>,
+    /// How its new definitions are vetted before agents see them.
+    pub approval: moat_catalog::ApprovalMode,
+    /// Who owns it.
+    pub owner: Option<String>,
+    /// What it is for.
+    pub description: Option<String>,
 }
 
 /// moat's OAuth client credentials at an upstream's authorization server.
@@ -192,6 +198,15 @@ impl UpstreamConfig {
                 )
             })?),
         };
+        let approval = match raw.approval.as_deref() {
+            None => moat_catalog::ApprovalMode::default(),
+            Some(text) => text.parse().map_err(|_| {
+                ConfigError::new(
+                    at(".approval"),
+                    format!("unknown approval {text:?} (required, auto or read_only)"),
+                )
+            })?,
+        };
         Ok(Self {
             name,
             transport,
@@ -199,6 +214,9 @@ impl UpstreamConfig {
             prefix,
             oauth,
             max_concurrency,
+            approval,
+            owner: raw.owner,
+            description: raw.description,
         })
     }
 }

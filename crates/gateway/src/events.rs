@@ -196,3 +196,35 @@ pub(crate) fn guardrail(
         outcome, reason, "guardrail decision"
     );
 }
+
+/// A definition moat saw for the first time or saw changed, and where it now stands. A rug pull
+/// (an approved definition that changed) is an error-level alert.
+pub(crate) fn catalog_sighting(
+    server: &str,
+    definition: &moat_catalog::Definition,
+    seen: moat_catalog::Observation,
+    status: moat_catalog::EntryStatus,
+    reason: &str,
+) {
+    let kind = definition.kind.as_str();
+    let name = definition.name.as_str();
+    let sha256 = definition.sha256.as_str();
+    let status = status.as_str();
+    if seen.is_rug_pull() {
+        tracing::error!(
+            target: "moat::governance", event = "quarantine", alert = "rug_pull", server, kind,
+            name, sha256, status, reason,
+            "definition changed after approval: quarantined until approved again (moat catalog diff {server}/{name})"
+        );
+    } else if matches!(seen, moat_catalog::Observation::New(_)) {
+        tracing::info!(
+            target: "moat::governance", event = "catalog", change = "new", server, kind, name,
+            sha256, status, reason, "new definition"
+        );
+    } else {
+        tracing::warn!(
+            target: "moat::governance", event = "catalog", change = "changed", server, kind,
+            name, sha256, status, reason, "definition changed"
+        );
+    }
+}

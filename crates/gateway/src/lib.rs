@@ -1,6 +1,7 @@
 //! The moat gateway: a Streamable HTTP MCP endpoint in front of many upstream servers.
 
 mod auth;
+mod catalog;
 mod events;
 mod federation;
 mod harness;
@@ -18,6 +19,7 @@ use arc_swap::ArcSwap;
 use moat_config::Config;
 use moat_upstream::ConnectOptions;
 
+pub use catalog::{Catalog, CatalogError};
 pub use harness::{Harness, Identity};
 pub use tls::TlsError;
 
@@ -67,6 +69,9 @@ pub struct Options {
     pub store: Option<moat_store::Store>,
     /// The compiled authorization policy, when the config has one.
     pub policy: Option<Arc<moat_policy::Policy>>,
+    /// The catalog ([`Catalog::open`]); `None` serves every definition unvetted, which only
+    /// `moat test` (testing the policy alone) does.
+    pub catalog: Option<Arc<Catalog>>,
 }
 
 /// A configured gateway, ready to serve.
@@ -133,6 +138,7 @@ impl Gateway {
             legacy: dashmap::DashMap::new(),
             policy: arc_swap::ArcSwapOption::new(options.policy),
             approval_store: options.store.clone(),
+            catalog: options.catalog,
             sealer: session::Sealer::new(),
             guard,
             rates,
@@ -178,6 +184,7 @@ impl Gateway {
         let app = http::router(self.state.clone());
         let reaper = tokio::spawn(self.state.clone().reap_idle_sessions());
         let _stop_reaper = AbortOnDrop(reaper);
+        let _stop_watcher = AbortOnDrop(tokio::spawn(catalog::watch(self.state.clone())));
         match &config.tls {
             None => {
                 tracing::info!("moat listening on http://{local}/mcp");

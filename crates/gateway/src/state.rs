@@ -46,6 +46,9 @@ pub(crate) struct GatewayState {
     pub(crate) schemas: crate::session::SchemaCache,
     /// Seals the `requestState` of 2026-07-28 approval rounds.
     pub(crate) sealer: crate::session::Sealer,
+    /// Which definitions of which servers agents may see and use; `None` only in `moat
+    /// test`'s harness, which tests the policy alone.
+    pub(crate) catalog: Option<Arc<crate::catalog::Catalog>>,
     /// Open legacy HTTP+SSE connections by their session id.
     pub(crate) legacy: DashMap<Arc<str>, crate::http::legacy_sse::LegacyClient>,
 }

@@ -201,6 +201,8 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(args: cli::ServeArgs) -> Result<()> {
+    // Quick mode: upstreams named on the command line, no config file.
+    let quick = args.config.is_none() && !args.upstream.is_empty();
     let overrides = config_args::Overrides {
         listen: args.listen,
         upstreams: args.upstream,
@@ -215,10 +217,12 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
         );
     }
     let self_exe = std::env::current_exe().context("cannot locate the moat executable")?;
-    // The agent registry lives in the store (it matters once callers are authenticated), and
-    // so does the queue of calls the policy holds for approval.
+    // The store holds the catalog, the agent registry and the approval queue: the config's
+    // `store:`, else moat.db beside the config file (the working directory for the bundled
+    // one). Quick mode keeps the catalog in memory, pinning for the process's life what its
+    // command line vouches for.
     let store = match (&config.auth, &config.store, &config.policy) {
-        (None, None, None) => None,
+        (None, None, None) if quick => None,
         _ => {
             let url = agents_cmd::store_url(&config, args.config.as_deref());
             let store = moat_store::Store::open(&url)
@@ -228,11 +232,15 @@ async fn serve(args: cli::ServeArgs) -> Result<()> {
             Some(store)
         }
     };
+    let catalog = moat_gateway::Catalog::open(&config, store.clone())
+        .await
+        .context("cannot read the catalog (moat does not serve tools it cannot check)")?;
     let running = config.clone();
     let options = moat_gateway::Options {
         self_exe,
         store,
         policy,
+        catalog: Some(std::sync::Arc::new(catalog)),
     };
     let gateway = moat_gateway::Gateway::new(config, options)?;
     let watcher = tokio::spawn(policy_load::watch(

@@ -117,6 +117,8 @@ pub(crate) async fn run(cases_path: &Path, config: Option<&Path>) -> Result<()> 
         self_exe: std::env::current_exe().context("cannot locate the moat executable")?,
         store: None,
         policy: policy.map(std::sync::Arc::new),
+        // The golden cases test the policy alone: every definition is served unvetted.
+        catalog: None,
     };
     let mut harness = moat_gateway::Gateway::new(gateway_config, options)?.harness();
     let mut rows = Vec::with_capacity(file.cases.len());

@@ -47,6 +47,9 @@ pub mod codes {
     pub const GUARD_BLOCKED: i32 = -32034;
     /// moat: over a rate limit or quota; `data.retry_after_ms` says when a retry can pass.
     pub const RATE_LIMITED: i32 = -32035;
+    /// moat: the tool or prompt is not approved in moat's catalog (new and waiting for an
+    /// operator, quarantined after a change, rejected) or its server is suspended.
+    pub const NOT_APPROVED: i32 = -32036;
 }
 
 /// A JSON-RPC error object.

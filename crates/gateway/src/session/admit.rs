@@ -1,5 +1,6 @@
 //! The request-side stages, in the one place that orders them. A request passes, in turn:
-//! rate limits (before any other work is spent on a flood), the external guardrails' word on the
+//! the catalog (a tool or prompt whose definition is not approved, as its server now shows it,
+//! does not exist for agents), rate limits (before any other work is spent on a flood), the external guardrails' word on the
 //! arguments (first, so everything after sees the arguments the server will get), authorization
 //! (policy, and a human's approval later), validation of what a call carries (size limits, the
 //! tool's `inputSchema`), egress control of the URLs among its arguments (SSRF), and content
@@ -22,6 +23,7 @@ impl Session {
     ) -> Result<Authorized, Refused> {
         let mut req = req;
         let mut op = self.operation(&req).await;
+        self.check_catalog(&req, op.as_ref()).await?;
         self.rate_limit(&req, op.as_ref(), &caller).await?;
         self.judge_arguments(&mut req, op.as_mut()).await?;
         let authorized = self.authorize(req, op, caller).await?;

@@ -1,6 +1,7 @@
 //! What moat does with each client message: answer it, route it to the owning server, or fan it
 //! out to all of them and merge.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -13,7 +14,8 @@ use super::authorize::{Authorized, Cleared, list_context, policy_caller, policy_
 use super::slot::moat_request_meta;
 use super::{Mode, Outbox, Route, Session, error_response};
 use crate::auth::Caller;
-use crate::federation::lists::{Cursor, ListKind, merge_filtered};
+use crate::catalog::Standing;
+use crate::federation::lists::{Cursor, Keep, ListKind, merge_filtered};
 
 pub(super) fn raw(v: &Value) -> Box<RawValue> {
     // A `Value` always serialises.
@@ -375,28 +377,52 @@ impl Session {
                 format!("method not found: no server offers {}", kind.capability()),
             );
         }
+        let catalog = self.gateway.catalog.clone();
+        let pinned = catalog.as_ref().zip(catalog_kind(kind));
+        if let Some((catalog, pinned)) = pinned {
+            for (idx, page) in &pages {
+                let entries = list_entries(page, kind.key());
+                catalog.observe(*idx, pinned, &entries).await;
+            }
+        }
         let policy = self.gateway.policy.load_full();
         // Tools' annotations and schemas are kept for the stages that judge their calls.
         let read_facts = policy.is_some() || self.gateway.keeps_tool_facts();
-        let merged = match (&policy, caller) {
-            (Some(policy), Some(caller)) => {
-                let who = policy_caller(caller.principal.as_deref());
-                let ctx = list_context(caller);
-                // One filter for the whole list: the caller's side of every decision is built
-                // once, and entries Cedar cannot tell apart are decided once.
-                let filter = policy.list_filter(&who, &ctx);
-                let keep = |idx: usize, name: &str, hints| {
-                    let target = Target {
-                        server: self.names.server(idx),
-                        kind: policy_kind(kind),
-                        name,
-                        hints,
-                    };
-                    filter.visible(&target)
-                };
-                merge_filtered(kind, &self.names, pages, true, Some(&keep))
-            }
-            _ => merge_filtered(kind, &self.names, pages, read_facts, None),
+        let merged = {
+            let callers = policy.as_ref().zip(caller).map(|(policy, caller)| {
+                (
+                    policy,
+                    policy_caller(caller.principal.as_deref()),
+                    list_context(caller),
+                )
+            });
+            // One filter for the whole list: the caller's side of every decision is built
+            // once, and entries Cedar cannot tell apart are decided once.
+            let filter = callers
+                .as_ref()
+                .map(|(policy, who, ctx)| policy.list_filter(who, ctx));
+            let keep = |idx: usize, name: &str, hints| {
+                let approved = pinned.is_none_or(|(catalog, kind)| {
+                    catalog.standing(idx, kind, name) == Standing::Approved
+                });
+                approved
+                    && filter.as_ref().is_none_or(|filter| {
+                        filter.visible(&Target {
+                            server: self.names.server(idx),
+                            kind: policy_kind(kind),
+                            name,
+                            hints,
+                        })
+                    })
+            };
+            let filtered = filter.is_some() || pinned.is_some();
+            merge_filtered(
+                kind,
+                &self.names,
+                pages,
+                read_facts,
+                filtered.then_some(&keep as Keep<'_>),
+            )
         };
         for c in &merged.collisions {
             tracing::error!(session = %self.id, "{c}");
@@ -548,4 +574,24 @@ fn tag_subscription(params: Option<Box<RawValue>>, client_id: &Id) -> Option<Box
         json!(client_id),
     );
     with_field(&p, "_meta", &raw(&Value::Object(meta))).or(Some(p))
+}
+
+/// The catalog's kind for a list, when its entries are pinned (concrete resources are data,
+/// not definitions, and are not).
+pub(super) fn catalog_kind(kind: ListKind) -> Option<moat_catalog::Kind> {
+    match kind {
+        ListKind::Tools => Some(moat_catalog::Kind::Tool),
+        ListKind::Prompts => Some(moat_catalog::Kind::Prompt),
+        ListKind::ResourceTemplates => Some(moat_catalog::Kind::ResourceTemplate),
+        ListKind::Resources => None,
+    }
+}
+
+/// The entries of one server's list page, as it wrote them.
+fn list_entries<'p>(page: &'p RawValue, key: &str) -> Vec<&'p RawValue> {
+    serde_json::from_str::<HashMap<String, &RawValue>>(page.get())
+        .ok()
+        .and_then(|members| members.get(key).copied())
+        .and_then(|list| serde_json::from_str(list.get()).ok())
+        .unwrap_or_default()
 }

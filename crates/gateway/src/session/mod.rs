@@ -9,6 +9,7 @@
 mod admit;
 mod approval;
 mod authorize;
+mod catalog;
 mod dispatch;
 mod egress;
 mod events;
@@ -42,6 +43,7 @@ pub(crate) use profiles::GuardProfiles;
 pub(crate) use rate::RateLimits;
 pub(crate) use routes::Outbox;
 use routes::{Pending, Route, Routes};
+pub(crate) use slot::moat_request_meta;
 use slot::{Live, Slot};
 pub(crate) use stateless::{RoutingHeaders, http_status};
 pub(crate) use validate::SchemaCache;
@@ -89,6 +91,11 @@ pub(crate) struct Session {
     /// `tasks/result` is inspected as that tool's result.
     task_targets: Mutex<HashMap<String, (usize, String)>>,
     next_token: AtomicU64,
+    /// Per server, the lists it said changed since this session last read them (bits by
+    /// kind): the catalog stage lists them again before judging a call.
+    stale: Vec<std::sync::atomic::AtomicU8>,
+    /// Held while such a list is read again, so concurrent calls wait for one listing.
+    relisting: tokio::sync::Mutex<()>,
     /// When the client last used the session, in ms since the gateway started.
     last_seen: AtomicU64,
 }
@@ -126,6 +133,12 @@ impl Session {
             tools: Mutex::new(HashMap::new()),
             task_targets: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
+            stale: config
+                .upstreams
+                .iter()
+                .map(|_| Default::default())
+                .collect(),
+            relisting: tokio::sync::Mutex::new(()),
             last_seen: AtomicU64::new(0),
         });
         session.touch();
@@ -371,6 +384,7 @@ impl Session {
                 notification,
                 related,
             } => {
+                self.note_list_changed(idx, &notification.method);
                 let params = notification.params.as_deref();
                 let token = object_field::<Value>(params, "progressToken").map(|t| t.to_string());
                 let subscription = object_field::<Value>(params, "_meta").and_then(|m| {
