@@ -202,18 +202,18 @@ fn executable(exe: &Path, real: &Path, limits: &Limits) -> Result<Fingerprint, F
     if let Some(package) = npm_package(real) {
         return directory(&package, Kind::NpmPackage, limits);
     }
-    let head = shebang(real);
-    if head.contains("python") {
+    let head = script_head(real);
+    if head.as_deref().is_some_and(|h| h.contains("python")) {
         for path in [exe, real] {
             if let Some(found) = console_script(path) {
                 return distribution(found, limits);
             }
         }
     }
-    let kind = if head.is_empty() {
-        Kind::Executable
-    } else {
+    let kind = if head.is_some() {
         Kind::Script
+    } else {
+        Kind::Executable
     };
     one_file(real, kind, limits)
 }
@@ -390,19 +390,17 @@ fn npm_package(file: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The `#!` line of a file, or empty when it has none.
-fn shebang(path: &Path) -> String {
+/// The first KiB of a file that starts with `#!`. More than the first line: pip writes a
+/// `#!/bin/sh` trampoline that names python on the next line when the venv's path is long.
+fn script_head(path: &Path) -> Option<String> {
     use std::io::Read;
-    let mut head = [0u8; 256];
+    let mut head = [0u8; 1024];
     let n = fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+        .and_then(|f| f.take(1024).read(&mut head))
         .unwrap_or(0);
     let head = &head[..n];
-    if !head.starts_with(b"#!") {
-        return String::new();
-    }
-    let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
-    String::from_utf8_lossy(line).into_owned()
+    head.starts_with(b"#!")
+        .then(|| String::from_utf8_lossy(head).into_owned())
 }
 
 fn file_name(path: &Path) -> String {

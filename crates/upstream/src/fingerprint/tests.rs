@@ -335,6 +335,15 @@ fn a_python_console_script_is_hashed_as_its_distribution() {
     );
     assert_eq!(missing.files, 5);
 
+    // pip's trampoline for long venv paths names python on the second line.
+    dir.file(
+        "venv/bin/srv",
+        "#!/bin/sh\n'''exec' \"/a/long/venv/bin/python\" \"$0\" \"$@\"\n' '''\nmain()\n",
+        true,
+    );
+    let trampoline = run(v.join("bin/srv").to_str().unwrap(), &[], &dir.0, None).unwrap();
+    assert_eq!(trampoline.kind, Kind::PythonDistribution);
+
     let e = run(python.to_str().unwrap(), &["-m", "nowhere"], &dir.0, None).unwrap_err();
     assert!(matches!(e, FingerprintError::ModuleNotFound { .. }), "{e}");
 }
@@ -420,11 +429,19 @@ fn limits_are_enforced_with_a_clear_error() {
         matches!(e, FingerprintError::TooLarge { limit: 40, .. }),
         "{e}"
     );
+    // 3 files in 4 directories (the package, dist, node_modules, node_modules/dep).
     let enough = Limits {
         max_bytes: 1000,
-        max_files: 3,
+        max_files: 4,
     };
     assert!(fingerprint_with(&launch, &enough).is_ok());
+
+    // Directories are bounded too, empty or not.
+    for i in 0..5 {
+        fs::create_dir_all(dir.0.join(format!("node_modules/@s/srv/empty/{i}"))).unwrap();
+    }
+    let e = fingerprint_with(&launch, &enough).unwrap_err();
+    assert!(matches!(e, FingerprintError::TooManyFiles { .. }), "{e}");
 }
 
 #[test]

@@ -29,10 +29,13 @@ impl Entries {
         self.list.push((rel.into(), path));
     }
 
-    /// Adds everything under `dir`, named relative to it; symlinks are not followed.
+    /// Adds everything under `dir`, named relative to it; symlinks are not followed. At most
+    /// `max_files` files, and as many directories (so a tree of empty directories is bounded too).
     pub(super) fn walk(&mut self, dir: &Path, limits: &Limits) -> Result<(), FingerprintError> {
         let mut pending = vec![(Vec::new(), dir.to_path_buf())];
+        let mut dirs = 0usize;
         while let Some((prefix, at)) = pending.pop() {
+            dirs += 1;
             let entries = fs::read_dir(&at).map_err(|e| FingerprintError::io(&at, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| FingerprintError::io(&at, e))?;
@@ -48,12 +51,12 @@ impl Entries {
                     pending.push((rel, entry.path()));
                 } else {
                     self.list.push((rel, entry.path()));
-                    if self.list.len() > limits.max_files {
-                        return Err(FingerprintError::TooManyFiles {
-                            root: dir.to_path_buf(),
-                            limit: limits.max_files,
-                        });
-                    }
+                }
+                if self.list.len().max(dirs) > limits.max_files {
+                    return Err(FingerprintError::TooManyFiles {
+                        root: dir.to_path_buf(),
+                        limit: limits.max_files,
+                    });
                 }
             }
         }
