@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod guard;
+pub mod launcher;
 mod limits;
 mod locate;
 mod outbound;

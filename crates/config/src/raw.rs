@@ -462,6 +462,9 @@ pub struct RawStdio {
     pub inherit_env: Option<Vec<String>>,
     /// Working directory.
     pub cwd: Option<String>,
+    /// Why this server may run a floating launcher (`npx pkg` without an exact version, `docker
+    /// run image:latest`, a shell command line moat cannot analyse). Refused at load without it.
+    pub allow_floating: Option<String>,
 }
 
 /// An HTTP server.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::launcher::{self, Assessment};
 use crate::raw::{RawHttp, RawStdio, RawUpstream};
 use crate::secret::Value;
 use crate::snapshot::PrefixMode;
@@ -60,6 +61,9 @@ pub enum Transport {
         inherit_env: Vec<String>,
         /// Working directory.
         cwd: Option<PathBuf>,
+        /// Why this server may run a floating launcher (`allow_floating`, trimmed, never empty);
+        /// `None` when the command is pinned. Logged when the server starts.
+        allow_floating: Option<String>,
     },
     /// Streamable HTTP.
     Http {
@@ -221,6 +225,30 @@ impl UpstreamConfig {
     }
 }
 
+impl UpstreamConfig {
+    /// What an operator should hear about this server's launch command when it is checked or
+    /// started: an image pinned by tag only, or a floating launcher allowed and why.
+    pub fn launch_warning(&self) -> Option<String> {
+        let Transport::Stdio {
+            command,
+            args,
+            allow_floating,
+            ..
+        } = &self.transport
+        else {
+            return None;
+        };
+        match (launcher::assess(command, args), allow_floating) {
+            (Assessment::Floating(f), Some(why)) => Some(format!(
+                "upstream {:?}: {f}; allowed to float because: {why}",
+                self.name.as_str()
+            )),
+            (Assessment::Tagged(t), _) => Some(format!("upstream {:?}: {t}", self.name.as_str())),
+            _ => None,
+        }
+    }
+}
+
 fn upstream_oauth(
     raw: crate::raw::RawUpstreamOAuth,
     upstream_url: &str,
@@ -267,6 +295,7 @@ fn stdio(raw: RawStdio, at: &str) -> Result<Transport, ConfigError> {
             "must name an executable",
         ));
     }
+    let allow_floating = supply_chain(&raw, at)?;
     let env = raw
         .env
         .into_iter()
@@ -284,7 +313,44 @@ fn stdio(raw: RawStdio, at: &str) -> Result<Transport, ConfigError> {
         env,
         inherit_env,
         cwd: raw.cwd.map(PathBuf::from),
+        allow_floating,
     })
+}
+
+/// A floating launcher is refused unless `allow_floating` gives a reason; a reason for a pinned
+/// command is refused too, so that a floating command added later does not inherit it.
+fn supply_chain(raw: &RawStdio, at: &str) -> Result<Option<String>, ConfigError> {
+    let allow_at = || format!("{at}.allow_floating");
+    let reason = match raw.allow_floating.as_deref().map(str::trim) {
+        Some("") => {
+            return Err(ConfigError::new(
+                allow_at(),
+                "must say why this server may run unpinned code (a non-empty reason)",
+            ));
+        }
+        other => other.map(str::to_owned),
+    };
+    match (launcher::floating(&raw.command, &raw.args), &reason) {
+        (Some(floating), None) => {
+            let field = if raw.args.is_empty() {
+                "command"
+            } else {
+                "args"
+            };
+            Err(ConfigError::new(
+                format!("{at}.{field}"),
+                format!(
+                    "{floating}; what it runs could change with no change to this file: pin it \
+                     (pkg@1.2.3, pkg==1.2.3, image@sha256:…) or set allow_floating: \"<why>\""
+                ),
+            ))
+        }
+        (None, Some(_)) => Err(ConfigError::new(
+            allow_at(),
+            "is set but the command is pinned: remove it, so that a floating command added later is refused",
+        )),
+        _ => Ok(reason),
+    }
 }
 
 fn http(raw: RawHttp, at: &str) -> Result<(String, Vec<(String, Value)>), ConfigError> {

@@ -166,6 +166,9 @@ async fn run(cli: Cli) -> Result<()> {
             for warning in config.scopes.warnings() {
                 eprintln!("warning: {warning}");
             }
+            for warning in config.upstreams.iter().filter_map(|u| u.launch_warning()) {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "ok: {} upstream(s), listening on {}{}",
                 config.upstreams.len(),

@@ -103,6 +103,45 @@ fn a_broken_config_fails_with_file_and_line() {
     );
 }
 
+/// A floating launcher is refused where it is written; an image pinned by tag only loads with a
+/// warning.
+#[test]
+fn floating_launchers_fail_the_check_and_tags_are_warned_about() {
+    let dir = TempDir::new();
+    let file = dir.write(
+        "floating.yaml",
+        "upstreams:\n  everything:\n    stdio:\n      command: npx\n      args: [-y, \"@modelcontextprotocol/server-everything\"]\n",
+    );
+    let out = check(&[file.to_str().expect("UTF-8 path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a floating launcher passed: {stderr}"
+    );
+    let expected = format!(
+        "{}:5: upstreams.everything.stdio.args: npx runs \"@modelcontextprotocol/server-everything\": no version;",
+        file.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in {stderr}"
+    );
+
+    let file = dir.write(
+        "tagged.yaml",
+        "upstreams:\n  time:\n    stdio:\n      command: docker\n      args: [run, -i, --rm, \"mcp/time:1.2\"]\n",
+    );
+    let out = check(&[file.to_str().expect("UTF-8 path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: upstream \"time\": docker run runs \"mcp/time:1.2\" pinned by its tag"
+        ),
+        "{stderr}"
+    );
+}
+
 /// Broad scopes need a reason to load, and `moat check` still warns about each; grants made with
 /// `moat agents register` are held to the dictionary.
 #[test]

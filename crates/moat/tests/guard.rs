@@ -186,7 +186,7 @@ async fn secrets_a_server_writes_to_stderr_are_masked_in_moats_log() {
         everything = s(&servers.everything),
     );
     let yaml = format!(
-        "upstreams:\n  everything:\n    stdio:\n      command: sh\n      args: [-c, {script:?}]\n"
+        "upstreams:\n  everything:\n    stdio:\n      command: sh\n      args: [-c, {script:?}]\n      allow_floating: the test writes to stderr before it execs the pinned server\n"
     );
     let moat = Moat::with_config(&dir, &yaml);
     let session = RawSession::open(&moat.url, "2025-11-25").await;

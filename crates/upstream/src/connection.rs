@@ -161,6 +161,7 @@ impl Connection {
                 env,
                 inherit_env,
                 cwd,
+                ..
             } => {
                 let spec = stdio::Spec {
                     command,

@@ -9,6 +9,7 @@
 mod connection;
 mod credentials;
 mod error;
+pub mod fingerprint;
 mod http;
 mod legacy_sse;
 mod plain;

@@ -41,7 +41,7 @@ fn empty_file_gives_defaults() {
 #[test]
 fn full_upstream_forms_parse() {
     let c = load(
-        "federation: {prefix: conditional}\nupstreams:\n  fs:\n    stdio:\n      command: npx\n      args: [a, b]\n      env: {TOKEN: env:GH, LEVEL: debug}\n    timeout: 5s\n  web:\n    http:\n      url: http://127.0.0.1:1/mcp\n      headers: {Authorization: file:/run/tok}\n",
+        "federation: {prefix: conditional}\nupstreams:\n  fs:\n    stdio:\n      command: npx\n      args: [-y, pkg@1.2.3]\n      env: {TOKEN: env:GH, LEVEL: debug}\n    timeout: 5s\n  web:\n    http:\n      url: http://127.0.0.1:1/mcp\n      headers: {Authorization: file:/run/tok}\n",
     )
     .unwrap();
     assert_eq!(c.upstreams.len(), 2);
@@ -388,4 +388,75 @@ fn plain_http_upstreams_are_only_for_loopback() {
     assert!(load("upstreams:\n  crm:\n    sse: {url: http://10.0.0.5/sse}\n").is_err());
     load("upstreams:\n  local:\n    http: {url: http://127.0.0.1:9000/mcp}\n").unwrap();
     load("upstreams:\n  crm:\n    http: {url: https://crm.internal/mcp}\n").unwrap();
+}
+
+#[test]
+fn floating_launchers_are_refused_unless_allowed_with_a_reason() {
+    let e = load("upstreams:\n  ev:\n    stdio:\n      command: npx\n      args: [-y, \"@modelcontextprotocol/server-everything\"]\n")
+        .unwrap_err();
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(5), "upstreams.ev.stdio.args")
+    );
+    assert!(
+        e.message
+            .starts_with("npx runs \"@modelcontextprotocol/server-everything\": no version;")
+            && e.message.contains("allow_floating"),
+        "{e}"
+    );
+    let e = load("upstreams:\n  t:\n    stdio: {command: uvx, args: [mcp-server-time@latest]}\n")
+        .unwrap_err();
+    assert_eq!(e.field, "upstreams.t.stdio.args");
+    assert!(e.message.contains("\"latest\" is a tag that moves"), "{e}");
+
+    let allowed = load("upstreams:\n  ev:\n    stdio:\n      command: npx\n      args: [-y, pkg]\n      allow_floating: \"  internal registry, pinned by lockfile  \"\n")
+        .unwrap();
+    let Transport::Stdio { allow_floating, .. } = &allowed.upstreams[0].transport else {
+        panic!()
+    };
+    assert_eq!(
+        allow_floating.as_deref(),
+        Some("internal registry, pinned by lockfile")
+    );
+    let warning = allowed.upstreams[0].launch_warning().unwrap();
+    assert!(
+        warning.contains("\"ev\"") && warning.contains("because: internal registry"),
+        "{warning}"
+    );
+
+    let e = load("upstreams:\n  ev:\n    stdio:\n      command: npx\n      args: [-y, pkg]\n      allow_floating: \" \"\n")
+        .unwrap_err();
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(6), "upstreams.ev.stdio.allow_floating")
+    );
+    let e = load("upstreams:\n  ev:\n    stdio:\n      command: node\n      args: [server.js]\n      allow_floating: why not\n")
+        .unwrap_err();
+    assert_eq!(e.field, "upstreams.ev.stdio.allow_floating");
+    assert!(e.message.contains("pinned"), "{e}");
+
+    let e = load("upstreams:\n  sh:\n    stdio:\n      command: sh\n      args: [-c, \"cd /srv && node x.js\"]\n")
+        .unwrap_err();
+    assert!(e.message.contains("cannot analyse"), "{e}");
+}
+
+#[test]
+fn images_pinned_by_tag_load_with_a_warning() {
+    let c = load("upstreams:\n  time:\n    stdio: {command: docker, args: [run, -i, --rm, \"mcp/time:1.2\"]}\n")
+        .unwrap();
+    let warning = c.upstreams[0].launch_warning().unwrap();
+    assert!(
+        warning.contains("pinned by its tag \"1.2\" only"),
+        "{warning}"
+    );
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let c = load(&format!(
+        "upstreams:\n  time:\n    stdio: {{command: docker, args: [run, -i, \"mcp/time@{digest}\"]}}\n"
+    ))
+    .unwrap();
+    assert_eq!(c.upstreams[0].launch_warning(), None);
+    assert!(
+        load("upstreams:\n  time:\n    stdio: {command: docker, args: [run, -i, mcp/time]}\n")
+            .is_err()
+    );
 }
