@@ -239,7 +239,8 @@ fn moat_yaml(listen: &str, spec: &MoatSpec) -> String {
         spec.prefix
     );
     for (name, up) in &spec.upstreams {
-        let _ = writeln!(y, "  {name}:");
+        // The bench's own servers: approved as first seen (and pinned), as quick mode does.
+        let _ = writeln!(y, "  {name}:\n    approval: auto");
         match up {
             UpstreamSpec::Http(url) => {
                 let _ = writeln!(y, "    http:\n      url: {}", q(url));

@@ -33,7 +33,7 @@ fn start(unregistered: &str) -> Setup {
     let store = format!("sqlite://{}", dir.path().join("moat.db").display());
     let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
         let yaml = format!(
-            "listen: 127.0.0.1:{port}\nstore: {store}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: file:{}\n  unregistered_agents: {unregistered}\nupstreams:\n  fx:\n    builtin: fixture\n",
+            "listen: 127.0.0.1:{port}\nstore: {store}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: file:{}\n  unregistered_agents: {unregistered}\nupstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n",
             jwks.display()
         );
         yaml

@@ -51,6 +51,7 @@ fn start(extra_policy: &str) -> Setup {
             r#"store: {store}
 upstreams:
   fs:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{filesystem:?}, {root:?}]

@@ -30,6 +30,7 @@ fn start() -> Setup {
             r#"store: {store}
 upstreams:
   fx:
+    approval: auto
     builtin: fixture
 policy:
   servers:

@@ -74,7 +74,7 @@ fn start() -> Setup {
     );
     let (moat, port) = Moat::config_for_port(&dir, "moat listening on http://", &[], |port| {
         let yaml = format!(
-            "listen: 127.0.0.1:{port}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: http://127.0.0.1:{jwks_port}/jwks.json\n  required_scopes: [mcp:use]\n  scopes_supported: [mcp:use, tools:read]\n  max_token_lifetime: 1h\nupstreams:\n  echo:\n    http:\n      url: http://127.0.0.1:{upstream_port}/mcp\n"
+            "listen: 127.0.0.1:{port}\nauth:\n  issuer: {ISS}\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: http://127.0.0.1:{jwks_port}/jwks.json\n  required_scopes: [mcp:use]\n  scopes_supported: [mcp:use, tools:read]\n  max_token_lifetime: 1h\nupstreams:\n  echo:\n    approval: auto\n    http:\n      url: http://127.0.0.1:{upstream_port}/mcp\n"
         );
         yaml
     });
@@ -347,7 +347,7 @@ async fn opaque_tokens_are_introspected_and_cached() {
         },
     );
     let yaml = format!(
-        "listen: 127.0.0.1:{moat_port}\nauth:\n  issuer: {ISS}\n  resource: {resource}\n  introspection:\n    url: http://127.0.0.1:{idp_port}/introspect\n    client_id: moat\n    client_secret: env:MOAT_TEST_INTROSPECTION_SECRET\nupstreams:\n  fx:\n    builtin: fixture\n"
+        "listen: 127.0.0.1:{moat_port}\nauth:\n  issuer: {ISS}\n  resource: {resource}\n  introspection:\n    url: http://127.0.0.1:{idp_port}/introspect\n    client_id: moat\n    client_secret: env:MOAT_TEST_INTROSPECTION_SECRET\nupstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n"
     );
     let config = dir.write("moat.yaml", &yaml);
     let mut cmd = Command::new(moat_bin());

@@ -47,7 +47,7 @@ async fn a_body_over_the_limit_is_413() {
     let dir = TempDir::new();
     let moat = Moat::with_config(
         &dir,
-        "max_body_bytes: 512\nupstreams:\n  fx:\n    builtin: fixture\n",
+        "max_body_bytes: 512\nupstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n",
     );
     let mut big = initialize(V);
     big["params"]["clientInfo"]["name"] = json!("x".repeat(1024));

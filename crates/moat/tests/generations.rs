@@ -36,7 +36,7 @@ fn federation(dir: &TempDir) -> Moat {
     Moat::with_config(
         dir,
         &format!(
-            "upstreams:\n  old:\n    stdio:\n      command: python3\n      args: [{}, reorder]\n  fx:\n    builtin: fixture\n",
+            "upstreams:\n  old:\n    approval: auto\n    stdio:\n      command: python3\n      args: [{}, reorder]\n  fx:\n    approval: auto\n    builtin: fixture\n",
             old.display()
         ),
     )

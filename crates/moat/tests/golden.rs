@@ -84,7 +84,7 @@ fn a_broken_cedar_rule_is_reported_with_its_file_and_line() {
     );
     let config = dir.write(
         "moat.yaml",
-        "upstreams:\n  demo:\n    builtin: fixture\npolicy:\n  cedar: [rules.cedar]\n",
+        "upstreams:\n  demo:\n    approval: auto\n    builtin: fixture\npolicy:\n  cedar: [rules.cedar]\n",
     );
     let out = moat(&["check", config.to_str().expect("path")]);
     assert!(!out.status.success());

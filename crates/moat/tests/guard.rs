@@ -19,11 +19,13 @@ fn start(files: &TempDir, guard: &str) -> (TempDir, Moat) {
     let yaml = format!(
         r#"upstreams:
   everything:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{everything:?}, stdio]
       env: {{PLANTED_KEY: "{FAKE_AWS_KEY}"}}
   fs:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{filesystem:?}, {root:?}]
@@ -186,7 +188,7 @@ async fn secrets_a_server_writes_to_stderr_are_masked_in_moats_log() {
         everything = s(&servers.everything),
     );
     let yaml = format!(
-        "upstreams:\n  everything:\n    stdio:\n      command: sh\n      args: [-c, {script:?}]\n      allow_floating: the test writes to stderr before it execs the pinned server\n"
+        "upstreams:\n  everything:\n    approval: auto\n    stdio:\n      command: sh\n      args: [-c, {script:?}]\n      allow_floating: the test writes to stderr before it execs the pinned server\n"
     );
     let moat = Moat::with_config(&dir, &yaml);
     let session = RawSession::open(&moat.url, "2025-11-25").await;

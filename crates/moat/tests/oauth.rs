@@ -47,7 +47,7 @@ fn start_with(registration: &str) -> Server {
         format!(
             "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n  tools:read:\n    description: list tools\n\
              auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: {registration}\n    client_metadata_documents: open\n    registration_scopes: [tools:call, tools:read]\n    users:\n      {USER}: file:{}\n\
-             upstreams:\n  fx:\n    builtin: fixture\n",
+             upstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n",
             hash_file.display()
         )
     });
@@ -627,7 +627,7 @@ async fn moat_authenticates_to_an_oauth_protected_upstream_as_itself() {
     let issuer = protected.url.trim_end_matches("/mcp").to_owned();
     let upstream = |oauth: bool| {
         let mut yaml = format!(
-            "upstreams:\n  crm:\n    http:\n      url: {}\n",
+            "upstreams:\n  crm:\n    approval: auto\n    http:\n      url: {}\n",
             protected.url
         );
         if oauth {
@@ -691,7 +691,7 @@ async fn oauth_posts_are_limited_per_source_address() {
         format!(
             "listen: 127.0.0.1:{port}\nscopes:\n  tools:call:\n    description: call tools\n\
              auth:\n  issuer: http://127.0.0.1:{port}\n  resource: http://127.0.0.1:{port}/mcp\n  server:\n    client_registration: open\n    requests_per_source: 3/min\n\
-             upstreams:\n  fx:\n    builtin: fixture\n"
+             upstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n"
         )
     });
     let token_url = format!("http://127.0.0.1:{port}/oauth/token");

@@ -64,10 +64,12 @@ scopes:
   time:write: {{description: time tools}}
 upstreams:
   everything:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{everything:?}, stdio]
   time:
+    approval: auto
     stdio:
       command: {time:?}
       args: [--local-timezone, UTC]

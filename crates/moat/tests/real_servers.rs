@@ -33,17 +33,21 @@ fn federation_config(servers: &Installed, everything_url: &str, files: &TempDir)
     format!(
         r#"upstreams:
   ev:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{everything:?}, stdio]
   evh:
+    approval: auto
     http:
       url: {everything_url}
   fs:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{filesystem:?}, {files:?}]
   time:
+    approval: auto
     stdio:
       command: {time:?}
       args: [--local-timezone, UTC]
@@ -162,7 +166,7 @@ async fn python_sdk_client_calls_real_servers_through_moat() {
     let moat = Moat::with_config(
         &dir,
         &format!(
-            "upstreams:\n  ev:\n    stdio:\n      command: {node:?}\n      args: [{everything:?}, stdio]\n  time:\n    stdio:\n      command: {time:?}\n      args: [--local-timezone, UTC]\n",
+            "upstreams:\n  ev:\n    approval: auto\n    stdio:\n      command: {node:?}\n      args: [{everything:?}, stdio]\n  time:\n    approval: auto\n    stdio:\n      command: {time:?}\n      args: [--local-timezone, UTC]\n",
             node = s(&servers.node),
             everything = s(&servers.everything),
             time = s(&servers.time),

@@ -107,7 +107,7 @@ async fn idle_sessions_end_and_their_id_is_refused() {
     let dir = TempDir::new();
     let moat = Moat::with_config(
         &dir,
-        "session_idle_timeout: 1s\nupstreams:\n  fx:\n    builtin: fixture\n",
+        "session_idle_timeout: 1s\nupstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n",
     );
     let session = RawSession::open(&moat.url, "2025-11-25").await;
     assert_eq!(session.call("ping", json!({})).await["result"], json!({}));

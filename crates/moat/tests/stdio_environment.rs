@@ -38,7 +38,7 @@ async fn stdio_servers_see_only_allowlisted_and_configured_variables() {
         ],
         |port| {
             let yaml = format!(
-                "listen: 127.0.0.1:{port}\nupstreams:\n  env:\n    stdio:\n      command: {python}\n      args: [{script}]\n      env:\n        API_TOKEN: env:MOAT_TEST_GRANTED\n        FILE_TOKEN: file:{file}\n        LEVEL: debug\n",
+                "listen: 127.0.0.1:{port}\nupstreams:\n  env:\n    approval: auto\n    stdio:\n      command: {python}\n      args: [{script}]\n      env:\n        API_TOKEN: env:MOAT_TEST_GRANTED\n        FILE_TOKEN: file:{file}\n        LEVEL: debug\n",
                 script = fixture("env_server.py").display(),
                 file = secret_file.display()
             );

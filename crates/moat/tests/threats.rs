@@ -21,10 +21,12 @@ fn start(extra: &str) -> (TempDir, Moat) {
     let yaml = format!(
         r#"upstreams:
   everything:
+    approval: auto
     stdio:
       command: {node:?}
       args: [{everything:?}, stdio]
   fetch:
+    approval: auto
     stdio:
       command: {fetch:?}
       args: [--allow-private-ips, --ignore-robots-txt]

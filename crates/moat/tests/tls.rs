@@ -28,7 +28,7 @@ fn start() -> TlsMoat {
     let key_file = dir.write("key.pem", &cert.signing_key.serialize_pem());
     let (process, port) = Moat::config_for_port(&dir, "moat listening on https://", &[], |port| {
         let yaml = format!(
-            "listen: 127.0.0.1:{port}\ntls:\n  cert: {}\n  key: {}\nupstreams:\n  demo:\n    builtin: fixture\n",
+            "listen: 127.0.0.1:{port}\ntls:\n  cert: {}\n  key: {}\nupstreams:\n  demo:\n    approval: auto\n    builtin: fixture\n",
             cert_file.display(),
             key_file.display()
         );

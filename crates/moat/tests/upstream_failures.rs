@@ -16,7 +16,7 @@ const V: &str = "2025-11-25";
 fn config(name: &str, mode: &str, extra: &str) -> String {
     let script = fixture("misbehaving_server.py");
     format!(
-        "upstreams:\n  fx:\n    builtin: fixture\n  {name}:\n    stdio:\n      command: python3\n      args: [{script:?}, {mode}]\n{extra}",
+        "upstreams:\n  fx:\n    approval: auto\n    builtin: fixture\n  {name}:\n    approval: auto\n    stdio:\n      command: python3\n      args: [{script:?}, {mode}]\n{extra}",
         script = script.display().to_string()
     )
 }
@@ -134,7 +134,7 @@ async fn a_server_that_cannot_start_leaves_the_others_serving() {
     let dir = TempDir::new();
     let moat = Moat::with_config(
         &dir,
-        "upstreams:\n  ghost:\n    stdio:\n      command: /nonexistent/moat-test-no-such-server\n  fx:\n    builtin: fixture\n",
+        "upstreams:\n  ghost:\n    approval: auto\n    stdio:\n      command: /nonexistent/moat-test-no-such-server\n  fx:\n    approval: auto\n    builtin: fixture\n",
     );
     let session = RawSession::open(&moat.url, V).await;
     let tools = session.tool_names().await;
