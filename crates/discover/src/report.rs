@@ -38,7 +38,7 @@ pub struct CodeReport {
     pub findings: Vec<Assessed<Finding>>,
     /// Files that could not be read as what their name says.
     pub problems: Vec<Problem>,
-    /// Known files left unread for their size.
+    /// Source files left unread for their size.
     pub skipped_large: usize,
     /// Counts.
     pub summary: Summary,

@@ -182,10 +182,11 @@ fn print_net_table(probes: &[Assessed<Probe>], summary: Summary) {
                 )
             }
             None => (
-                probe
-                    .http_status
-                    .map(|s| format!("HTTP {s}"))
-                    .unwrap_or_default(),
+                match (probe.http_status, &probe.detail) {
+                    (Some(status), _) => format!("HTTP {status}"),
+                    (None, Some(detail)) => detail.clone(),
+                    (None, None) => String::new(),
+                },
                 String::new(),
             ),
         };

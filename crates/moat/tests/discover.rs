@@ -373,6 +373,7 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
     assert!(web.get("server").is_none() && web.get("registration").is_none());
 
     assert_eq!(at(quiet)["state"], "open-not-http");
+    assert_eq!(at(quiet)["detail"], "no answer before the timeout");
     assert!(
         probes.iter().all(|p| p["port"] != closed),
         "closed ports are left out: {report:#}"

@@ -17,8 +17,12 @@ use crate::error::Error;
 
 pub use sdk::{Language, Sdk};
 
-/// Files larger than this are not read.
+/// Source files larger than this are not read.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Client configurations larger than this are not read (a problem is reported). Larger than
+/// for source: Claude Code's `.claude.json` keeps per-project history and grows past 1 MiB.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// Directories deeper than this below the root are not entered.
 const MAX_DEPTH: usize = 64;
@@ -41,7 +45,7 @@ pub struct Scan {
     /// Files that look like client configurations but cannot be read as such, and directories
     /// that cannot be listed.
     pub problems: Vec<Problem>,
-    /// Known files left unread because they are larger than [`MAX_FILE_BYTES`].
+    /// Source files left unread because they are larger than [`MAX_FILE_BYTES`].
     pub skipped_large: usize,
 }
 
@@ -239,13 +243,22 @@ fn visit_file(root: &Path, path: &Path, scan: &mut Scan) {
     let Some(kind) = classify(&rel) else {
         return;
     };
-    match fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
+    let Ok(size) = fs::metadata(path).map(|m| m.len()) else {
+        return;
+    };
+    match kind {
+        FileKind::Source(_) if size > MAX_FILE_BYTES => {
             scan.skipped_large += 1;
             return;
         }
-        Ok(_) => {}
-        Err(_) => return,
+        FileKind::Config(_) if size > MAX_CONFIG_BYTES => {
+            scan.problems.push(Problem {
+                file: rel,
+                message: format!("larger than {MAX_CONFIG_BYTES} bytes: not read"),
+            });
+            return;
+        }
+        _ => {}
     }
     let text = match fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),

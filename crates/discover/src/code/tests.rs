@@ -112,3 +112,25 @@ fn the_root_must_be_a_directory() {
     assert!(matches!(scan(&file), Err(Error::NotADirectory { .. })));
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn large_sources_are_counted_and_large_configs_are_problems() {
+    let root = std::env::temp_dir().join(format!("moat-discover-large-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let big = format!(
+        "from mcp.server.fastmcp import FastMCP\n{}",
+        "#\n".repeat(MAX_FILE_BYTES as usize / 2)
+    );
+    std::fs::write(root.join("src/big.py"), big).unwrap();
+    std::fs::write(root.join("src/small.py"), "from mcp.server import Server\n").unwrap();
+    let file = std::fs::File::create(root.join(".mcp.json")).unwrap();
+    file.set_len(MAX_CONFIG_BYTES + 1).unwrap();
+    let found = scan(&root).unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(found.skipped_large, 1);
+    assert_eq!(found.findings.len(), 1);
+    assert_eq!(found.findings[0].file(), "src/small.py");
+    assert_eq!(found.problems.len(), 1);
+    assert_eq!(found.problems[0].file, ".mcp.json");
+}

@@ -12,12 +12,13 @@ pub(super) enum Outcome {
     Mcp(McpServer),
     /// An HTTP server; the status of its first answer.
     Http(u16),
-    NotHttp,
+    /// No HTTP answer; why.
+    NotHttp(String),
 }
 
-/// One request's result: no HTTP answer, an HTTP answer, or MCP.
+/// One request's result: no HTTP answer (why), an HTTP answer, or MCP.
 enum Step {
-    NotHttp,
+    NotHttp(String),
     Http(u16),
     Mcp(McpServer),
 }
@@ -63,14 +64,14 @@ pub(super) async fn identify(client: &reqwest::Client, base: &str) -> Outcome {
                 first_status.get_or_insert(status);
             }
             // Nothing HTTP answered the very first request: ask no more.
-            Step::NotHttp if first_status.is_none() => return Outcome::NotHttp,
-            Step::NotHttp => {}
+            Step::NotHttp(why) if first_status.is_none() => return Outcome::NotHttp(why),
+            Step::NotHttp(_) => {}
         }
     }
     match legacy_sse(client, base).await {
         Step::Mcp(server) => Outcome::Mcp(server),
         Step::Http(status) => Outcome::Http(first_status.unwrap_or(status)),
-        Step::NotHttp => first_status.map_or(Outcome::NotHttp, Outcome::Http),
+        Step::NotHttp(why) => first_status.map_or(Outcome::NotHttp(why), Outcome::Http),
     }
 }
 
@@ -89,8 +90,9 @@ async fn streamable(client: &reqwest::Client, base: &str, path: &str) -> Step {
         resource_metadata: None,
     };
     let init = initialize_request();
-    let Ok(first) = post(client, &url, &init, INITIALIZE_ID, &[]).await else {
-        return Step::NotHttp;
+    let first = match post(client, &url, &init, INITIALIZE_ID, &[]).await {
+        Ok(answered) => answered,
+        Err(e) => return Step::NotHttp(why_not(&e)),
     };
     if let Some(metadata) = protected(&first) {
         return Step::Mcp(challenged(
@@ -132,8 +134,9 @@ async fn legacy_sse(client: &reqwest::Client, base: &str) -> Step {
         .header(ACCEPT, "text/event-stream")
         .send()
         .await;
-    let Ok(mut resp) = sent else {
-        return Step::NotHttp;
+    let mut resp = match sent {
+        Ok(resp) => resp,
+        Err(e) => return Step::NotHttp(why_not(&e)),
     };
     let status = resp.status().as_u16();
     let mut server = McpServer {
@@ -328,6 +331,29 @@ fn content_type(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned()
+}
+
+/// Why a request got no HTTP answer, in a few words: the causes under reqwest's own message
+/// (which only repeats the URL), e.g. `received unexpected message from connection` or a TLS
+/// certificate error.
+fn why_not(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer before the timeout".to_owned();
+    }
+    let mut causes = Vec::new();
+    let mut cause = std::error::Error::source(e);
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        cause = inner.source();
+    }
+    if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
+    }
 }
 
 /// `endpoint` resolved against `base`, if it stays on the same scheme, host and port.

@@ -75,6 +75,10 @@ pub struct Probe {
     /// For `http-not-mcp`: the status of the first HTTP answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// For `open-not-http`: why the first request got no HTTP answer (a timeout, a protocol
+    /// error, a TLS certificate that does not verify, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The verdict on a port.
@@ -210,6 +214,7 @@ async fn probe_one(
         state: PortState::Closed,
         server: None,
         http_status: None,
+        detail: None,
     };
     let addr = format!("{}:{port}", host.url_host());
     let connect = tokio::net::TcpStream::connect(addr.as_str());
@@ -231,7 +236,10 @@ async fn probe_one(
             probe.state = PortState::HttpNotMcp;
             probe.http_status = Some(status);
         }
-        exchange::Outcome::NotHttp => probe.state = PortState::OpenNotHttp,
+        exchange::Outcome::NotHttp(why) => {
+            probe.state = PortState::OpenNotHttp;
+            probe.detail = Some(why);
+        }
     }
     probe
 }

@@ -267,7 +267,9 @@ async fn plain_http_silence_and_other_protocols() {
             held.push(s);
         }
     });
-    assert_eq!(probe_port(silent_port).await.state, PortState::OpenNotHttp);
+    let p = probe_port(silent_port).await;
+    assert_eq!(p.state, PortState::OpenNotHttp);
+    assert_eq!(p.detail.as_deref(), Some("no answer before the timeout"));
 
     let ssh = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ssh_port = ssh.local_addr().unwrap().port();
@@ -276,7 +278,13 @@ async fn plain_http_silence_and_other_protocols() {
             let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
         }
     });
-    assert_eq!(probe_port(ssh_port).await.state, PortState::OpenNotHttp);
+    let p = probe_port(ssh_port).await;
+    assert_eq!(p.state, PortState::OpenNotHttp);
+    let detail = p.detail.unwrap_or_default();
+    assert!(
+        !detail.is_empty() && !detail.contains("timeout"),
+        "a protocol error: {detail}"
+    );
 }
 
 #[tokio::test]
