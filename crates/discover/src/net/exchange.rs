@@ -78,17 +78,8 @@ pub(super) async fn identify(client: &reqwest::Client, base: &str) -> Outcome {
 /// Streamable HTTP at `path`: `initialize`, else `server/discover`.
 async fn streamable(client: &reqwest::Client, base: &str, path: &str) -> Step {
     let url = format!("{base}{path}");
-    let server = |evidence, identity: Identity| McpServer {
-        url: url.clone(),
-        path: path.to_owned(),
-        transport: McpTransport::StreamableHttp,
-        evidence,
-        name: identity.name,
-        version: identity.version,
-        protocol_version: identity.protocol_version,
-        protected: false,
-        resource_metadata: None,
-    };
+    let server =
+        |evidence, identity| found(&url, path, McpTransport::StreamableHttp, evidence, identity);
     let init = initialize_request();
     let first = match post(client, &url, &init, INITIALIZE_ID, &[]).await {
         Ok(answered) => answered,
@@ -134,31 +125,35 @@ async fn legacy_sse(client: &reqwest::Client, base: &str) -> Step {
         .header(ACCEPT, "text/event-stream")
         .send()
         .await;
-    let mut resp = match sent {
+    let resp = match sent {
         Ok(resp) => resp,
         Err(e) => return Step::NotHttp(why_not(&e)),
     };
     let status = resp.status().as_u16();
-    let mut server = McpServer {
-        url: url.clone(),
-        path: "/sse".to_owned(),
-        transport: McpTransport::Sse,
-        evidence: Evidence::EndpointEvent,
-        name: None,
-        version: None,
-        protocol_version: None,
-        protected: false,
-        resource_metadata: None,
-    };
+    let server = |evidence, identity| found(&url, "/sse", McpTransport::Sse, evidence, identity);
     if status == 401
         && let Some(metadata) = challenge_of(resp.headers())
     {
-        server.evidence = Evidence::AuthChallenge;
-        return Step::Mcp(challenged(server, metadata));
+        let protected = server(Evidence::AuthChallenge, Identity::default());
+        return Step::Mcp(challenged(protected, metadata));
     }
     if !(resp.status().is_success() && answer::is_event_stream(&content_type(resp.headers()))) {
         return Step::Http(status);
     }
+    match follow_stream(client, &url, resp).await {
+        None => Step::Http(status),
+        Some(None) => Step::Mcp(server(Evidence::EndpointEvent, Identity::default())),
+        Some(Some(identity)) => Step::Mcp(server(Evidence::Initialize, identity)),
+    }
+}
+
+/// Reads a legacy event stream: `None` without an `endpoint` event; with one, the identity
+/// its server gives in answer to `initialize` posted to that endpoint, if it does.
+async fn follow_stream(
+    client: &reqwest::Client,
+    url: &str,
+    mut resp: reqwest::Response,
+) -> Option<Option<Identity>> {
     let mut decoder = moat_upstream::SseDecoder::new(MAX_BODY);
     let mut read = 0usize;
     let mut posted = false;
@@ -170,16 +165,12 @@ async fn legacy_sse(client: &reqwest::Client, base: &str) -> Step {
         let Ok(events) = decoder.feed(&chunk) else {
             break;
         };
-        if let Some(identity) = events
+        let identity = events
             .iter()
             .filter_map(|e| answer::event_answer(e, INITIALIZE_ID))
-            .find_map(|r| answer::initialize_identity(&r))
-        {
-            server.evidence = Evidence::Initialize;
-            server.name = identity.name;
-            server.version = identity.version;
-            server.protocol_version = identity.protocol_version;
-            return Step::Mcp(server);
+            .find_map(|r| answer::initialize_identity(&r));
+        if identity.is_some() {
+            return Some(identity);
         }
         if posted {
             continue;
@@ -188,23 +179,40 @@ async fn legacy_sse(client: &reqwest::Client, base: &str) -> Step {
             continue;
         };
         posted = true;
-        // The answer to this comes on the stream being read; without a same-origin endpoint
-        // to post to, the endpoint event alone is the evidence.
-        let Some(target) = same_origin(&url, &endpoint) else {
-            return Step::Mcp(server);
+        // The answer comes on the stream being read. Only a same-origin endpoint is posted to:
+        // otherwise the endpoint event alone is the evidence.
+        let Some(target) = same_origin(url, &endpoint) else {
+            return Some(None);
         };
         let request = client
             .post(target)
             .header(CONTENT_TYPE, "application/json")
             .body(initialize_request().to_string());
         if request.send().await.is_err() {
-            return Step::Mcp(server);
+            return Some(None);
         }
     }
-    if posted {
-        Step::Mcp(server)
-    } else {
-        Step::Http(status)
+    posted.then_some(None)
+}
+
+/// A server found at `url`.
+fn found(
+    url: &str,
+    path: &str,
+    transport: McpTransport,
+    evidence: Evidence,
+    identity: Identity,
+) -> McpServer {
+    McpServer {
+        url: url.to_owned(),
+        path: path.to_owned(),
+        transport,
+        evidence,
+        name: identity.name,
+        version: identity.version,
+        protocol_version: identity.protocol_version,
+        protected: false,
+        resource_metadata: None,
     }
 }
 

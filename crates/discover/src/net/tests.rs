@@ -323,3 +323,20 @@ async fn the_probe_count_is_capped() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_legacy_endpoint_elsewhere_is_evidence_but_is_not_posted_to() {
+    let port = mock(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/sse") => Reply {
+            first: "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\nevent: endpoint\ndata: http://192.0.2.1:9/messages\n\n".to_owned(),
+            then: Some(Arc::new(Notify::new())),
+            after: String::new(),
+        },
+        _ => not_found(),
+    })
+    .await;
+    let server = probe_port(port).await.server.expect("an MCP server");
+    assert_eq!(server.transport, McpTransport::Sse);
+    assert_eq!(server.evidence, Evidence::EndpointEvent);
+    assert_eq!(server.name, None);
+}
