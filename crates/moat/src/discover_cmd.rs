@@ -174,7 +174,7 @@ fn print_net_table(probes: &[Assessed<Probe>], summary: Summary) {
                 }
                 (
                     if name.is_empty() {
-                        "?".to_owned()
+                        "(unnamed)".to_owned()
                     } else {
                         name
                     },

@@ -1,5 +1,6 @@
 //! `moat discover`: the real binary on a fixture tree (every client config format and SDK, with
-//! decoys) and on loopback ports (real MCP servers, a plain HTTP server, a silent port).
+//! decoys) and on loopback ports (real MCP servers, moat behind authentication, a plain HTTP
+//! server, a silent port, a closed one).
 
 mod common;
 
@@ -316,6 +317,18 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
             cmd
         },
     );
+    // moat itself behind authentication: a 401 with a resource_metadata challenge.
+    let auth_dir = TempDir::new();
+    let (_protected, protected) = common::Moat::config_for_port(
+        &auth_dir,
+        "moat listening on http://",
+        &[],
+        |port| {
+            format!(
+                "listen: 127.0.0.1:{port}\nauth:\n  issuer: https://idp.example.invalid\n  resource: http://127.0.0.1:{port}/mcp\n  jwks: http://127.0.0.1:9/jwks.json\n  required_scopes: [mcp:use]\nupstreams:\n  fx:\n    builtin: fixture\n"
+            )
+        },
+    );
     let (html, quiet) = (plain_http(), silent());
     let closed = common::free_port();
     let dir = TempDir::new();
@@ -327,7 +340,7 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
             "upstreams:\n  fixture:\n    http:\n      url: http://localhost:{fixture_port}/mcp\n"
         ),
     );
-    let ports = format!("{everything},{fixture_port},{html},{quiet},{closed}");
+    let ports = format!("{everything},{fixture_port},{protected},{html},{quiet},{closed}");
     let out = moat(&[
         "discover",
         "net",
@@ -367,6 +380,16 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
         serde_json::json!({"status": "registered", "upstream": "fixture"})
     );
 
+    let guarded = at(protected);
+    assert_eq!(guarded["state"], "mcp", "{guarded:#}");
+    assert_eq!(guarded["server"]["protected"], true);
+    assert_eq!(guarded["server"]["evidence"], "auth-challenge");
+    assert_eq!(
+        guarded["server"]["resource_metadata"],
+        format!("http://127.0.0.1:{protected}/.well-known/oauth-protected-resource/mcp")
+    );
+    assert_eq!(guarded["registration"]["status"], "shadow");
+
     let web = at(html);
     assert_eq!(web["state"], "http-not-mcp", "{web:#}");
     assert_eq!(web["http_status"], 200);
@@ -380,7 +403,7 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
     );
     assert_eq!(
         report["summary"],
-        serde_json::json!({"servers": 2, "shadow": 1, "registered": 1})
+        serde_json::json!({"servers": 3, "shadow": 2, "registered": 1})
     );
     let listed: Vec<u64> = probes.iter().map(|p| p["port"].as_u64().unwrap()).collect();
     let mut sorted = listed.clone();
@@ -411,7 +434,7 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
         "{text}"
     );
     assert!(
-        text.contains("2 MCP server(s): 1 shadow, 1 registered"),
+        text.contains("3 MCP server(s): 2 shadow, 1 registered"),
         "{text}"
     );
 }
