@@ -1,6 +1,6 @@
 //! `moat discover`: the real binary on a fixture tree (every client config format and SDK, with
-//! decoys) and on loopback ports (real MCP servers, moat behind authentication, a plain HTTP
-//! server, a silent port, a closed one).
+//! decoys) and on loopback ports (server-everything over Streamable HTTP and legacy SSE, moat's
+//! fixture, moat behind authentication, a plain HTTP server, a silent port, a closed one).
 
 mod common;
 
@@ -307,6 +307,19 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
             cmd
         },
     );
+    // The same server in legacy HTTP+SSE mode (GET /sse, then POST to its endpoint).
+    let (_everything_sse, everything_sse) = Process::start_on_free_port(
+        "server-everything (sse)",
+        "Server is running on port",
+        &["already in use", "EADDRINUSE"],
+        |port| {
+            let mut cmd = Command::new(&servers.node);
+            cmd.arg(&servers.everything)
+                .arg("sse")
+                .env("PORT", port.to_string());
+            cmd
+        },
+    );
     let (_fixture, fixture_port) = Process::start_on_free_port(
         "moat fixture",
         "listening on http://",
@@ -340,7 +353,8 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
             "upstreams:\n  fixture:\n    http:\n      url: http://localhost:{fixture_port}/mcp\n"
         ),
     );
-    let ports = format!("{everything},{fixture_port},{protected},{html},{quiet},{closed}");
+    let ports =
+        format!("{everything},{everything_sse},{fixture_port},{protected},{html},{quiet},{closed}");
     let out = moat(&[
         "discover",
         "net",
@@ -371,6 +385,13 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
     assert_eq!(ev["server"]["evidence"], "initialize");
     assert!(ev["server"]["protocol_version"].is_string(), "{ev:#}");
     assert_eq!(ev["registration"]["status"], "shadow");
+
+    let legacy = at(everything_sse);
+    assert_eq!(legacy["state"], "mcp", "{legacy:#}");
+    assert_eq!(legacy["server"]["name"], "mcp-servers/everything");
+    assert_eq!(legacy["server"]["transport"], "sse");
+    assert_eq!(legacy["server"]["path"], "/sse");
+    assert_eq!(legacy["server"]["evidence"], "initialize");
 
     let fx = at(fixture_port);
     assert_eq!(fx["state"], "mcp", "{fx:#}");
@@ -403,7 +424,7 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
     );
     assert_eq!(
         report["summary"],
-        serde_json::json!({"servers": 3, "shadow": 2, "registered": 1})
+        serde_json::json!({"servers": 4, "shadow": 3, "registered": 1})
     );
     let listed: Vec<u64> = probes.iter().map(|p| p["port"].as_u64().unwrap()).collect();
     let mut sorted = listed.clone();
@@ -434,7 +455,7 @@ fn net_classifies_loopback_ports_and_compares_with_the_config() {
         "{text}"
     );
     assert!(
-        text.contains("3 MCP server(s): 2 shadow, 1 registered"),
+        text.contains("4 MCP server(s): 3 shadow, 1 registered"),
         "{text}"
     );
 }
