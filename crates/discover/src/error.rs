@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The directory to scan cannot be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The directory.
         path: PathBuf,
@@ -59,6 +59,6 @@ pub enum Error {
         problem: String,
     },
     /// The HTTP client cannot be built (for HTTPS: no rustls crypto provider installed).
-    #[error("cannot build the HTTP client: {0}")]
+    #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
 }

@@ -91,6 +91,15 @@ impl Language {
         }
     }
 
+    /// The characters that open and close string literals.
+    fn quotes(self) -> &'static [char] {
+        match self {
+            Self::Python | Self::TypeScript | Self::JavaScript => &['"', '\''],
+            // `'` also starts Rust lifetimes and Kotlin/Java/C#/Go characters.
+            _ => &['"'],
+        }
+    }
+
     fn comment_prefixes(self) -> &'static [&'static str] {
         match self {
             Self::Python => &["#"],
@@ -119,8 +128,10 @@ impl Sdk {
 /// One way server use of an SDK shows in a line.
 struct Rule {
     sdk: Sdk,
-    /// The line contains this.
+    /// The line contains this (outside a string literal, unless `path`).
     needle: &'static str,
+    /// The needle is a module path, written inside quotes in real code.
+    path: bool,
     /// And this, when set.
     also: Option<&'static str>,
     /// The file contains this, when set.
@@ -131,6 +142,18 @@ const fn rule(sdk: Sdk, needle: &'static str) -> Rule {
     Rule {
         sdk,
         needle,
+        path: false,
+        also: None,
+        requires: None,
+    }
+}
+
+/// A rule for an import path, which sits inside quotes.
+const fn path(sdk: Sdk, needle: &'static str) -> Rule {
+    Rule {
+        sdk,
+        needle,
+        path: true,
         also: None,
         requires: None,
     }
@@ -140,6 +163,7 @@ const fn rule_if(sdk: Sdk, needle: &'static str, requires: &'static str) -> Rule
     Rule {
         sdk,
         needle,
+        path: false,
         also: None,
         requires: Some(requires),
     }
@@ -147,10 +171,10 @@ const fn rule_if(sdk: Sdk, needle: &'static str, requires: &'static str) -> Rule
 
 const TYPESCRIPT: &[Rule] = &[
     // `.../server/mcp.js`, `.../server/index.js`, `.../server/streamableHttp.js`, ...
-    rule(Sdk::TypeScript, "@modelcontextprotocol/sdk/server"),
+    path(Sdk::TypeScript, "@modelcontextprotocol/sdk/server"),
     // The v2 SDK's split packages.
-    rule(Sdk::TypeScript, "\"@modelcontextprotocol/server\""),
-    rule(Sdk::TypeScript, "'@modelcontextprotocol/server'"),
+    path(Sdk::TypeScript, "\"@modelcontextprotocol/server\""),
+    path(Sdk::TypeScript, "'@modelcontextprotocol/server'"),
     rule_if(Sdk::TypeScript, "new McpServer(", "@modelcontextprotocol/"),
 ];
 
@@ -162,6 +186,7 @@ const PYTHON: &[Rule] = &[
     Rule {
         sdk: Sdk::FastMcp,
         needle: "from fastmcp",
+        path: false,
         also: Some("FastMCP"),
         requires: None,
     },
@@ -178,7 +203,7 @@ const RUST: &[Rule] = &[
 ];
 
 const GO: &[Rule] = &[
-    rule(Sdk::McpGo, "\"github.com/mark3labs/mcp-go/server\""),
+    path(Sdk::McpGo, "\"github.com/mark3labs/mcp-go/server\""),
     // The go-sdk's `mcp` package holds client and server: the constructor tells them apart.
     rule_if(
         Sdk::GoSdk,
@@ -239,12 +264,33 @@ pub(crate) fn detect(language: Language, text: &str) -> Option<(usize, Sdk)> {
         if comments.iter().any(|c| code.starts_with(c)) {
             continue;
         }
-        let hit = eligible
-            .iter()
-            .find(|r| code.contains(r.needle) && r.also.is_none_or(|a| code.contains(a)));
+        let hit = eligible.iter().find(|r| {
+            r.also.is_none_or(|a| code.contains(a))
+                && code
+                    .match_indices(r.needle)
+                    .any(|(at, _)| r.path || !in_string(code, at, language.quotes()))
+        });
         if let Some(r) = hit {
             return Some((n + 1, r.sdk));
         }
     }
     None
+}
+
+/// Whether byte `at` of `line` is inside a string literal opened on this line by one of
+/// `quotes` (backslash escapes honoured; strings spanning lines are not followed).
+fn in_string(line: &str, at: usize, quotes: &[char]) -> bool {
+    let mut open: Option<char> = None;
+    let mut escaped = false;
+    for c in line[..at].chars() {
+        match open {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => open = None,
+            Some(_) => {}
+            None if quotes.contains(&c) => open = Some(c),
+            None => {}
+        }
+    }
+    open.is_some()
 }

@@ -77,6 +77,21 @@ fn sdk_rules_find_servers_not_clients() {
         ),
         (Language::Rust, "trait ServerHandler {}", None),
         (
+            Language::Rust,
+            "// about rmcp\nconst RULE: &str = \"ServerHandler\";\nlet s = \"use rmcp::ServerHandler;\";",
+            None,
+        ),
+        (
+            Language::Python,
+            "print('from mcp.server import Server')\nprint(\"from mcp.server import Server\")",
+            None,
+        ),
+        (
+            Language::TypeScript,
+            "const p = 'x'; import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';",
+            Some((1, Sdk::TypeScript)),
+        ),
+        (
             Language::Go,
             "import \"github.com/modelcontextprotocol/go-sdk/mcp\"\nc := mcp.NewClient(nil, nil)",
             None,
