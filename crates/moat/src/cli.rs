@@ -33,6 +33,9 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Read a password from stdin and print its argon2id hash, for auth.server.users.
     HashPassword,
+    /// Find MCP servers moat does not front ("shadow" servers): in source trees and client
+    /// configs, or on the network; see docs/discovery.md.
+    Discover(DiscoverArgs),
     /// Run moat's built-in MCP test server (the conformance fixture), for demos and tests.
     #[command(hide = true)]
     Fixture(FixtureArgs),
@@ -306,4 +309,73 @@ pub(crate) enum ConsentsCommand {
         /// The consent's id.
         id: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiscoverArgs {
+    #[command(subcommand)]
+    pub(crate) command: DiscoverCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DiscoverCommand {
+    /// Scan a source tree: MCP server implementations (SDK use) and client configurations
+    /// that declare servers (Claude, Cursor, VS Code, Windsurf, Codex).
+    Code {
+        /// The directory to scan.
+        dir: PathBuf,
+        #[command(flatten)]
+        common: DiscoverCommon,
+    },
+    /// Probe hosts, addresses or CIDR blocks for MCP servers (only those named; HTTP, or
+    /// HTTPS with normal certificate verification).
+    Net {
+        /// Hosts, IP addresses or CIDR blocks (v4 or v6).
+        #[arg(required = true, value_name = "TARGET")]
+        targets: Vec<String>,
+        /// Ports, e.g. 3000,8000-8100.
+        #[arg(long, short = 'p')]
+        ports: String,
+        /// Probes in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Deadline of each step of a probe (connect, each HTTP exchange), e.g. 2s or 500ms.
+        #[arg(long, default_value = "2s")]
+        timeout: humantime::Duration,
+        /// Probe with HTTPS instead of plain HTTP (certificates are verified).
+        #[arg(long)]
+        https: bool,
+        /// Also list closed and filtered ports.
+        #[arg(long)]
+        all: bool,
+        /// The cap on the number of addresses the targets may name.
+        #[arg(long, default_value_t = moat_discover::net::MAX_ADDRESSES)]
+        max_addresses: u64,
+        #[command(flatten)]
+        common: DiscoverCommon,
+    },
+}
+
+/// What both discovery commands share.
+#[derive(Debug, Args)]
+pub(crate) struct DiscoverCommon {
+    /// moat config whose upstreams count as registered (without it, every server found is
+    /// shadow).
+    #[arg(long, short = 'c')]
+    pub(crate) config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Exit with status 3 when a shadow server is found.
+    #[arg(long)]
+    pub(crate) fail_on_shadow: bool,
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// The stable JSON documented in docs/discovery.md.
+    Json,
 }

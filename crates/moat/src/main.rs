@@ -4,6 +4,7 @@ mod agents_cmd;
 mod approvals_cmd;
 mod cli;
 mod config_args;
+mod discover_cmd;
 mod log_redact;
 mod policy_load;
 mod test_cmd;
@@ -32,7 +33,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("moat: {e:#}");
             std::process::ExitCode::FAILURE
@@ -46,6 +47,8 @@ fn init_logging(cli: &Cli) {
         Command::Fixture(_) => "warn",
         // Expected denials would drown the table.
         Command::Test(_) => "error",
+        // Reports go to stdout; nothing there is worth a log line.
+        Command::Discover(_) => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG")
@@ -155,10 +158,12 @@ fn list_or(items: &[String], none: &str) -> String {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     // One process-wide crypto provider for every rustls user (upstream HTTPS client, TLS listener).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    match cli.command {
+    let done = match cli.command {
+        // The one command whose exit status says more than success or failure.
+        Command::Discover(args) => return discover_cmd::run(args).await,
         Command::Serve(args) => serve(args).await,
         Command::Check(args) => {
             let config =
@@ -200,7 +205,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
             None => Ok(moat_fixture::serve_stdio().await?),
         },
-    }
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }
 
 async fn serve(args: cli::ServeArgs) -> Result<()> {
