@@ -282,7 +282,9 @@ mod tests {
         };
         let y = moat_yaml("127.0.0.1:2", &spec);
         assert!(
-            y.contains("  a:\n    http:\n      url: \"http://127.0.0.1:1/mcp\"\n"),
+            y.contains(
+                "  a:\n    approval: auto\n    http:\n      url: \"http://127.0.0.1:1/mcp\"\n"
+            ),
             "{y}"
         );
         assert!(

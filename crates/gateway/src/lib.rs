@@ -55,6 +55,9 @@ pub enum GatewayError {
     /// The built-in authorization server needs the store.
     #[error("auth.server needs a store")]
     NoStore,
+    /// An upstream could not be reached or listed.
+    #[error("{0}")]
+    Upstream(String),
     /// Content inspection cannot be set up (a pattern, or the pseudonym key).
     #[error("guard: {0}")]
     Guard(String),
@@ -120,13 +123,7 @@ impl Gateway {
                     .map(|n| Arc::new(tokio::sync::Semaphore::new(n.get() as usize)))
             })
             .collect();
-        let connect = ConnectOptions {
-            self_exe: options.self_exe,
-            http,
-            plain_http: moat_upstream::PlainHttpClient::default(),
-            max_message: 64 * 1024 * 1024,
-            tokens: moat_upstream::UpstreamTokens::default(),
-        };
+        let connect = connect_options(options.self_exe, http);
         let state = state::GatewayState {
             auth,
             oauth,
@@ -209,6 +206,39 @@ impl Gateway {
             }
         }
     }
+}
+
+/// How moat reaches upstreams: the shared HTTP clients and the moat executable.
+fn connect_options(self_exe: PathBuf, http: reqwest::Client) -> ConnectOptions {
+    ConnectOptions {
+        self_exe,
+        http,
+        plain_http: moat_upstream::PlainHttpClient::default(),
+        max_message: 64 * 1024 * 1024,
+        tokens: moat_upstream::UpstreamTokens::default(),
+    }
+}
+
+/// Connects to each of `config`'s upstreams as the gateway would and returns, per server, the
+/// tools, prompts and resource templates it lists (every page): what agents would be shown.
+/// For `moat scan`.
+pub async fn list_definitions(
+    config: &Config,
+    self_exe: PathBuf,
+) -> Result<Vec<(String, Vec<(moat_catalog::Kind, serde_json::Value)>)>, GatewayError> {
+    let http = reqwest::Client::builder()
+        .redirect(same_origin_redirects())
+        .build()
+        .map_err(|e| GatewayError::HttpClient(e.to_string()))?;
+    let connect = connect_options(self_exe, http);
+    let mut out = Vec::new();
+    for up in &config.upstreams {
+        let found = catalog::definitions(up, &connect)
+            .await
+            .map_err(|e| GatewayError::Upstream(e.to_string()))?;
+        out.push((up.name.to_string(), found));
+    }
+    Ok(out)
 }
 
 /// Replaces the running gateway's policy: requests from then on are decided by the new one,

@@ -123,7 +123,7 @@ pub(crate) async fn consents(args: ConsentsArgs) -> Result<()> {
 }
 
 /// Who runs the command, for the record.
-fn login() -> String {
+pub(crate) fn login() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "operator".into())

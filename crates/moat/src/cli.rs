@@ -33,6 +33,12 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Read a password from stdin and print its argon2id hash, for auth.server.users.
     HashPassword,
+    /// The catalog of servers and their pinned tools, prompts and resource templates: list,
+    /// show, approve, reject, suspend, diff, export.
+    Catalog(CatalogArgs),
+    /// Scan tool definitions for poisoning (hidden instructions, exfiltration, shadowing,
+    /// invisible text, typosquats…): from a file, a stdio command or a URL.
+    Scan(ScanArgs),
     /// Find MCP servers moat does not front ("shadow" servers): in source trees and client
     /// configs, or on the network; see docs/discovery.md.
     Discover(DiscoverArgs),
@@ -378,4 +384,134 @@ pub(crate) enum Format {
     Table,
     /// The stable JSON documented in docs/discovery.md.
     Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatalogArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    #[command(subcommand)]
+    pub(crate) command: CatalogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// Every definition (tool, prompt, resource template) with its status.
+    List {
+        /// Only this server's.
+        #[arg(long)]
+        server: Option<String>,
+        /// Only those with this status: pending, approved, quarantined or rejected.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this kind: tool, prompt or resource_template.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Every server with its status.
+    Servers,
+    /// A server (SERVER) or a definition (SERVER/NAME) with its history.
+    Show {
+        /// SERVER or SERVER/NAME.
+        reference: String,
+        /// The definition's kind (default tool).
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Approves a definition as it is now seen (SERVER/NAME), or a server (SERVER).
+    Approve {
+        /// SERVER or SERVER/NAME.
+        reference: String,
+        /// The definition's kind (default tool).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Approve only if the definition still has this hash (the one you reviewed).
+        #[arg(long)]
+        sha256: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who decides (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// With SERVER: also approve every pending definition of it.
+        #[arg(long)]
+        all_pending: bool,
+    },
+    /// Rejects a definition (SERVER/NAME): hidden and refused.
+    Reject {
+        /// SERVER/NAME.
+        reference: String,
+        /// The definition's kind (default tool).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Who decides (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Suspends a server: all its definitions are hidden and refused until it is approved.
+    Suspend {
+        /// The server.
+        server: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Who decides (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// The approved definition against the one now seen (SERVER/NAME).
+    Diff {
+        /// SERVER/NAME.
+        reference: String,
+        /// The definition's kind (default tool).
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Writes the approved catalog as a versioned document.
+    Export {
+        /// yaml or json.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: ExportFormat,
+        /// The file to write (default: standard output).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ExportFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "stdio", "url"])))]
+pub(crate) struct ScanArgs {
+    /// A `tools/list` result: {"tools": [...]} (also a whole JSON-RPC response, or a bare array).
+    #[arg(long)]
+    pub(crate) file: Option<PathBuf>,
+    /// A server to start and list: the command line, with shell-like quoting.
+    #[arg(long)]
+    pub(crate) stdio: Option<String>,
+    /// A Streamable HTTP server to list.
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// table, json or sarif (SARIF 2.1.0).
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: ScanFormat,
+    /// Exit with status 3 when a finding is at least this severe: low, medium, high, critical
+    /// or none.
+    #[arg(long, default_value = "high")]
+    pub(crate) fail_on: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
 }

@@ -2,11 +2,13 @@
 
 mod agents_cmd;
 mod approvals_cmd;
+mod catalog_cmd;
 mod cli;
 mod config_args;
 mod discover_cmd;
 mod log_redact;
 mod policy_load;
+mod scan_cmd;
 mod test_cmd;
 mod token_cmd;
 
@@ -48,7 +50,7 @@ fn init_logging(cli: &Cli) {
         // Expected denials would drown the table.
         Command::Test(_) => "error",
         // Reports go to stdout; nothing there is worth a log line.
-        Command::Discover(_) => "warn",
+        Command::Discover(_) | Command::Scan(_) => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOAT_LOG")
@@ -164,6 +166,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let done = match cli.command {
         // The one command whose exit status says more than success or failure.
         Command::Discover(args) => return discover_cmd::run(args).await,
+        Command::Scan(args) => return scan_cmd::run(args).await,
         Command::Serve(args) => serve(args).await,
         Command::Check(args) => {
             let config =
@@ -189,6 +192,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(())
         }
         Command::Agents(args) => agents_cmd::run(args).await,
+        Command::Catalog(args) => catalog_cmd::run(args).await,
         Command::Approvals(args) => approvals_cmd::approvals(args).await,
         Command::Consents(args) => approvals_cmd::consents(args).await,
         Command::Token(args) => token_cmd::token(args).await,

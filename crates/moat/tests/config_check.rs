@@ -82,7 +82,7 @@ fn a_broken_config_fails_with_file_and_line() {
     let dir = TempDir::new();
     let file = dir.write(
         "broken.yaml",
-        "listen: 127.0.0.1:8940\nupstreams:\n  demo:\n    approval: auto\n    stdio:\n      command: \"\"\n",
+        "listen: 127.0.0.1:8940\nupstreams:\n  demo:\n    stdio:\n      command: \"\"\n",
     );
     let out = check(&[file.to_str().expect("UTF-8 path")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -110,7 +110,7 @@ fn floating_launchers_fail_the_check_and_tags_are_warned_about() {
     let dir = TempDir::new();
     let file = dir.write(
         "floating.yaml",
-        "upstreams:\n  everything:\n    approval: auto\n    stdio:\n      command: npx\n      args: [-y, \"@modelcontextprotocol/server-everything\"]\n",
+        "upstreams:\n  everything:\n    stdio:\n      command: npx\n      args: [-y, \"@modelcontextprotocol/server-everything\"]\n",
     );
     let out = check(&[file.to_str().expect("UTF-8 path")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -129,7 +129,7 @@ fn floating_launchers_fail_the_check_and_tags_are_warned_about() {
 
     let file = dir.write(
         "tagged.yaml",
-        "upstreams:\n  time:\n    approval: auto\n    stdio:\n      command: docker\n      args: [run, -i, --rm, \"mcp/time:1.2\"]\n",
+        "upstreams:\n  time:\n    stdio:\n      command: docker\n      args: [run, -i, --rm, \"mcp/time:1.2\"]\n",
     );
     let out = check(&[file.to_str().expect("UTF-8 path")]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -78,6 +78,7 @@ const CONFIG: &str = r#"upstreams:
     stdio:
       command: /usr/local/bin/npx
       args: ["-y", "@modelcontextprotocol/server-filesystem", "/Users/me/Desktop"]
+      allow_floating: registered as the desktop client runs it, to be matched
   everything:
     http:
       url: http://127.0.0.1:3001/mcp/

@@ -24,7 +24,7 @@ use moat_store::{CatalogEntry, ServerRecord, Sighting, Store, StoreError};
 use parking_lot::RwLock;
 use serde_json::Value;
 
-pub(crate) use watch::watch;
+pub(crate) use watch::{definitions, watch};
 
 use crate::events;
 
@@ -99,6 +99,9 @@ pub struct Catalog {
     /// The store's history number this copy reflects.
     seq: AtomicI64,
     scanner: Scanner,
+    /// Held while a sighting is vetted and recorded, so that two listings seeing the same new
+    /// or changed definition at once (a session's and the watcher's) record it once.
+    recording: tokio::sync::Mutex<()>,
     /// Keys the raw-text hashes (per process, so a server cannot aim at a collision).
     raw_hasher: RandomState,
 }
@@ -132,7 +135,7 @@ impl Catalog {
                 let catalog = store.catalog();
                 for (up, pins) in config.upstreams.iter().zip(&mut servers) {
                     let row = catalog.register_server(&server_record(up)).await?;
-                    pins.status = row.status;
+                    pins.status = check_launch(store, up, &row).await?;
                 }
                 for entry in catalog.entries(None).await? {
                     context = context.tool(&entry.server, &entry.name);
@@ -149,6 +152,7 @@ impl Catalog {
             servers: RwLock::new(servers),
             seq: AtomicI64::new(catalog_seq),
             scanner,
+            recording: tokio::sync::Mutex::new(()),
             raw_hasher: RandomState::new(),
         })
     }
@@ -187,6 +191,10 @@ impl Catalog {
                 continue;
             };
             names.push(definition.name.clone());
+            if self.is_pinned_as(idx, kind, &definition.name, raw) {
+                continue;
+            }
+            let _one = self.recording.lock().await;
             let (known, server, vetting) = {
                 let servers = self.servers.read();
                 let Some(server) = servers.get(idx) else {
@@ -322,6 +330,15 @@ impl Catalog {
         }
     }
 
+    /// Whether the entry was last pinned from exactly this text.
+    fn is_pinned_as(&self, idx: usize, kind: Kind, name: &str, raw: u64) -> bool {
+        self.servers
+            .read()
+            .get(idx)
+            .and_then(|s| s.kind(kind).get(name))
+            .is_some_and(|p| p.raw == raw)
+    }
+
     fn set_raw(&self, idx: usize, kind: Kind, name: &str, raw: u64) {
         if let Some(pin) = self
             .servers
@@ -409,6 +426,7 @@ impl Catalog {
             }
         }
         self.seq.store(seq, Ordering::Release);
+        tracing::info!(target: "moat::governance", event = "catalog", seq, "catalog reloaded from the store");
         Ok(())
     }
 }
@@ -431,6 +449,58 @@ fn insert(server: &mut ServerPins, entry: &CatalogEntry) {
             raw: 0,
         },
     );
+}
+
+/// A server moat starts by command is pinned by what it runs: the first start records the
+/// hash, a later start that finds other files suspends the server (and records the new hash,
+/// so an operator's approval then admits what they reviewed). Returns the server's status.
+async fn check_launch(
+    store: &Store,
+    up: &moat_config::UpstreamConfig,
+    row: &moat_store::CatalogServer,
+) -> Result<ServerStatus, CatalogError> {
+    let moat_config::Transport::Stdio {
+        command, args, cwd, ..
+    } = &up.transport
+    else {
+        return Ok(row.status);
+    };
+    let launch = moat_upstream::fingerprint::Launch {
+        command,
+        args,
+        cwd: cwd.as_deref(),
+        path: None,
+    };
+    let found = match moat_upstream::fingerprint::fingerprint(&launch) {
+        Ok(found) => found,
+        Err(e) => {
+            // It may still start (a remote script, a launcher that fetches): unpinned, said so.
+            tracing::warn!(server = %up.name, "cannot fingerprint what the server runs, so it is not pinned: {e}");
+            return Ok(row.status);
+        }
+    };
+    let catalog = store.catalog();
+    match &row.launch_sha256 {
+        None => {
+            catalog.pin_launch(&row.name, &found.sha256, "moat").await?;
+            tracing::info!(target: "moat::governance", event = "catalog", server = %up.name, sha256 = %found.sha256, files = found.files, root = %found.root.display(), "launch pinned");
+            Ok(row.status)
+        }
+        Some(pinned) if *pinned == found.sha256 => Ok(row.status),
+        Some(pinned) => {
+            let reason = format!(
+                "what it runs changed: {} now hashes to {} (was {pinned})",
+                found.root.display(),
+                found.sha256
+            );
+            tracing::error!(target: "moat::governance", event = "quarantine", alert = "launch_changed", server = %up.name, %reason, "server suspended until approved again (moat catalog approve {})", up.name);
+            catalog.pin_launch(&row.name, &found.sha256, "moat").await?;
+            let row = catalog
+                .set_server_status(&row.name, ServerStatus::Suspended, "moat", Some(&reason))
+                .await?;
+            Ok(row.status)
+        }
+    }
 }
 
 /// What the catalog records of a configured server.

@@ -170,21 +170,36 @@ async fn relist(
     let Some(catalog) = &state.catalog else {
         return;
     };
+    let entries = match list_all(conn, session, kind).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(
+                server = catalog_name(state, idx),
+                "catalog watcher: {}",
+                e.kind
+            );
+            return;
+        }
+    };
+    let refs: Vec<&RawValue> = entries.iter().map(AsRef::as_ref).collect();
+    let names = catalog.observe(idx, kind, &refs).await;
+    catalog.listed_all(idx, kind, &names).await;
+}
+
+/// Every entry of a server's listing of `kind`, as the server wrote it (all pages, bounded).
+async fn list_all(
+    conn: &Connection,
+    session: &Handshake,
+    kind: Kind,
+) -> Result<Vec<Box<RawValue>>, UpstreamError> {
     let (method, key) = match kind {
         Kind::Tool => ("tools/list", "tools"),
         Kind::Prompt => ("prompts/list", "prompts"),
         Kind::ResourceTemplate => ("resources/templates/list", "resourceTemplates"),
     };
-    let mut names = Vec::new();
+    let mut all = Vec::new();
     let mut cursor: Option<String> = None;
-    for page in 0.. {
-        if page == MAX_PAGES {
-            tracing::warn!(
-                server = catalog_name(state, idx),
-                "{method}: more than {MAX_PAGES} pages; the rest is not compared"
-            );
-            return;
-        }
+    for _ in 0..MAX_PAGES {
         let mut params = serde_json::Map::new();
         if let Some(c) = &cursor {
             params.insert("cursor".into(), json!(c));
@@ -195,33 +210,49 @@ async fn relist(
         {
             params.extend(m);
         }
-        let result = match call(conn, method, raw(&Value::Object(params))).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(
-                    server = catalog_name(state, idx),
-                    "catalog watcher: {method}: {}",
-                    e.kind
-                );
-                return;
-            }
-        };
+        let result = call(conn, method, raw(&Value::Object(params))).await?;
         let page: HashMap<String, Box<RawValue>> =
             serde_json::from_value(result).unwrap_or_default();
         let entries: Vec<Box<RawValue>> = page
             .get(key)
             .and_then(|l| serde_json::from_str(l.get()).ok())
             .unwrap_or_default();
-        let refs: Vec<&RawValue> = entries.iter().map(AsRef::as_ref).collect();
-        names.extend(catalog.observe(idx, kind, &refs).await);
+        all.extend(entries);
         cursor = page
             .get("nextCursor")
             .and_then(|c| serde_json::from_str::<String>(c.get()).ok());
         if cursor.is_none() {
-            break;
+            return Ok(all);
         }
     }
-    catalog.listed_all(idx, kind, &names).await;
+    Err(UpstreamError {
+        server: conn.name().clone(),
+        kind: UpstreamErrorKind::Protocol(format!("{method}: more than {MAX_PAGES} pages")),
+    })
+}
+
+/// Connects to one server as moat does and returns its tools, prompts and resource templates
+/// (for `moat scan`): what an agent would be shown.
+pub(crate) async fn definitions(
+    cfg: &UpstreamConfig,
+    connect: &moat_upstream::ConnectOptions,
+) -> Result<Vec<(Kind, Value)>, UpstreamError> {
+    let (conn, inbound) = Connection::connect(cfg, connect).await?;
+    let (changed, _) = mpsc::unbounded_channel();
+    let pump = tokio::spawn(pump(inbound, conn.completer(), changed));
+    let session = handshake(&conn, cfg).await?;
+    let mut found = Vec::new();
+    for kind in [Kind::Tool, Kind::Prompt, Kind::ResourceTemplate] {
+        if session.offers(kind) {
+            for entry in list_all(&conn, &session, kind).await? {
+                if let Ok(v) = serde_json::from_str(entry.get()) {
+                    found.push((kind, v));
+                }
+            }
+        }
+    }
+    pump.abort();
+    Ok(found)
 }
 
 fn catalog_name(state: &GatewayState, idx: usize) -> String {

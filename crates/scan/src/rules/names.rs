@@ -41,7 +41,10 @@ impl Names {
         let whole = 0..name.len();
         let others = || {
             self.known.iter().filter(|k| {
-                k.name != name && k.server.as_deref().is_none_or(|s| Some(s) != own_server)
+                // Neither its own server's tools nor its own server's name (a tool `crash` of
+                // server `crashy` imitates nothing).
+                let own = k.server.as_deref().unwrap_or(k.name.as_str());
+                k.name != name && Some(own) != own_server
             })
         };
         if let Some(message) = confusable(name) {
@@ -147,5 +150,19 @@ mod tests {
         assert!(rules("read_files").is_empty());
         assert!(rules("write_file").is_empty());
         assert!(rules("café_menu").is_empty());
+    }
+
+    #[test]
+    fn a_tool_named_like_its_own_server_imitates_nothing() {
+        let context = Context::new().server("crashy").server("github");
+        let mut out = Vec::new();
+        Names::new(&context).check("crash", Some("crashy"), &mut out);
+        assert!(
+            out.is_empty(),
+            "{:?}",
+            out.iter().map(|h| h.rule).collect::<Vec<_>>()
+        );
+        Names::new(&context).check("githbu", Some("crashy"), &mut out);
+        assert_eq!(out.len(), 1);
     }
 }
