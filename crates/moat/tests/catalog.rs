@@ -262,3 +262,46 @@ fn scan_reports_poisoned_definitions_and_fails_on_high_findings() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test]
+async fn a_stdio_server_whose_installed_files_change_is_suspended_until_approved() {
+    let dir = TempDir::new();
+    let original = std::fs::read_to_string(common::fixture("misbehaving_server.py"))
+        .expect("read the test server");
+    let script = dir.write("server.py", &original);
+    let config = dir.write(
+        "moat.yaml",
+        &format!(
+            "upstreams:\n  local:\n    approval: auto\n    stdio:\n      command: python3\n      args: [{:?}, hang]\n",
+            script.display().to_string()
+        ),
+    );
+    let serve = || Moat::serve(&["--config", config.to_str().expect("UTF-8 path")]);
+    {
+        let moat = serve();
+        moat.wait_for_log("launch pinned");
+        let session = RawSession::open(&moat.url, V).await;
+        assert_eq!(session.tool_names().await, ["local__hang"]);
+    }
+
+    std::fs::write(
+        &script,
+        format!("{original}\n# an update nobody reviewed\n"),
+    )
+    .expect("change the server");
+    let moat = serve();
+    moat.wait_for_log("alert=\"launch_changed\"");
+    let session = RawSession::open(&moat.url, V).await;
+    assert_eq!(session.tool_names().await, Vec::<String>::new());
+    let refused = session.call_tool("local__hang", json!({"tag": "x"})).await;
+    assert_eq!(refusal(&refused), (-32036, "suspended".to_owned()));
+    let servers = catalog(&config, &["servers"]);
+    assert!(servers.contains("suspended"), "{servers}");
+
+    catalog(
+        &config,
+        &["approve", "local", "--reason", "reviewed the update"],
+    );
+    reloaded(&moat, last_seq(&config, "local"));
+    assert_eq!(session.tool_names().await, ["local__hang"]);
+}
