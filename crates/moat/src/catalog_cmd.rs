@@ -289,8 +289,8 @@ fn parse_kind(text: &str) -> Result<Kind> {
 
 fn print_entries(entries: &[CatalogEntry]) {
     println!(
-        "{:<12} {:<18} {:<32} {:<12} {:<14} {}",
-        "SERVER", "KIND", "NAME", "STATUS", "SHA256", "DECIDED BY"
+        "{:<12} {:<18} {:<32} {:<12} {:<14} DECIDED BY",
+        "SERVER", "KIND", "NAME", "STATUS", "SHA256"
     );
     for e in entries {
         let removed = if e.removed_at.is_some() {
@@ -312,8 +312,8 @@ fn print_entries(entries: &[CatalogEntry]) {
 
 fn print_servers(servers: &[CatalogServer]) {
     println!(
-        "{:<12} {:<10} {:<6} {:<14} {}",
-        "SERVER", "STATUS", "VIA", "OWNER", "ADDRESS"
+        "{:<12} {:<10} {:<6} {:<14} ADDRESS",
+        "SERVER", "STATUS", "VIA", "OWNER"
     );
     for s in servers {
         println!(
