@@ -195,7 +195,7 @@ impl Catalog {
                 continue;
             }
             let _one = self.recording.lock().await;
-            let (known, server, vetting) = {
+            let facts = {
                 let servers = self.servers.read();
                 let Some(server) = servers.get(idx) else {
                     return names;
@@ -211,12 +211,36 @@ impl Catalog {
                         .and_then(|a| a.get("readOnlyHint"))
                         .and_then(Value::as_bool)
                         == Some(true);
+                (known, server.name.clone(), server.approval, read_only)
+            };
+            if facts
+                .0
+                .as_ref()
+                .is_some_and(|(_, h)| *h == definition.sha256)
+            {
+                self.set_raw(idx, kind, &definition.name, raw);
+                continue;
+            }
+            let (known, server, vetting, findings) = {
+                let (known, server, mode, read_only) = facts;
+                // Every new or changed definition is scanned: its findings go on record, and
+                // a serious one keeps it from being approved by rules.
+                let report = self.scanner.scan_for(&server, &value);
+                let flagged = report.max_severity.is_some_and(|s| s >= Severity::High);
+                let findings = (!report.findings.is_empty()).then(|| {
+                    let ids: Vec<String> = report
+                        .findings
+                        .iter()
+                        .map(|f| format!("{} ({})", f.rule.id(), f.severity.as_str()))
+                        .collect();
+                    format!("poisoning scan: {}", ids.join(", "))
+                });
                 let vetting = Vetting {
-                    mode: server.approval,
+                    mode,
                     read_only,
-                    flagged: false,
+                    flagged,
                 };
-                (known, server.name.clone(), vetting)
+                (known, server, vetting, findings)
             };
             let seen = moat_catalog::observe(
                 known.as_ref().map(|(s, h)| (*s, h.as_str())),
@@ -231,31 +255,20 @@ impl Catalog {
                 }
                 Observation::New(status) | Observation::Changed { now: status, .. } => status,
             };
-            // Scanned only when the rules would approve it: a finding keeps it pending.
-            let (status, reason) = if status == EntryStatus::Approved {
-                let report = self.scanner.scan_for(&server, &value);
-                match report.max_severity.filter(|s| *s >= Severity::High) {
-                    Some(severity) => (
-                        EntryStatus::Pending,
-                        format!(
-                            "the poisoning scan found {severity} findings: {}",
-                            report
-                                .findings
-                                .iter()
-                                .map(|f| f.rule.id())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ),
-                    None => (status, format!("{} approval", vetting.mode)),
+            let why = match status {
+                EntryStatus::Approved => format!("{} approval", vetting.mode),
+                EntryStatus::Quarantined => {
+                    "its definition changed after it was approved".to_owned()
                 }
-            } else if seen.is_rug_pull() || status == EntryStatus::Quarantined {
-                (
-                    status,
-                    "its definition changed after it was approved".to_owned(),
-                )
-            } else {
-                (status, "waiting for an operator".to_owned())
+                _ if vetting.flagged => {
+                    "not approved by rules: the poisoning scan found high-severity findings"
+                        .to_owned()
+                }
+                _ => "waiting for an operator".to_owned(),
+            };
+            let reason = match findings {
+                Some(f) => format!("{why}; {f}"),
+                None => why,
             };
             self.record(
                 idx,

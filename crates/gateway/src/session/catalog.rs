@@ -51,6 +51,15 @@ impl Session {
                 .list(op.kind, self.internal_params(), Id::Num(0), None)
                 .await;
             standing = catalog.standing(*idx, kind, original);
+            // A server that cannot be reached cannot be checked: its own error says why.
+            if standing == Standing::Unknown
+                && let Err(e) = self.slots[*idx].live(self).await
+            {
+                return Err(Refused::answer(Response::error(
+                    Some(req.id.clone()),
+                    &e.to_error_object(),
+                )));
+            }
         }
         let why = match standing {
             Standing::Approved => return Ok(()),
